@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { PkiError } from "../pki/errors.ts";
+import { commandGroup } from "./command.ts";
+import { UsageError } from "./errors.ts";
+import { pkiCommand } from "./pki/index.ts";
+import { startCommand } from "./start.ts";
+
+const root = commandGroup("", "portcullis", "Portcullis: a self-hosted mutual-TLS edge.", [
+  pkiCommand,
+  startCommand,
+]);
+
+/** Runs the CLI; every failure becomes one line on stderr and a non-zero exit code, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const name = argv[0] && !argv[0].startsWith("-") ? `portcullis ${argv[0]}` : "portcullis";
+  try {
+    if (argv[0] === "--version" || argv[0] === "version") {
+      process.stdout.write(`portcullis ${await version()}\n`);
+      return 0;
+    }
+    return await root.run(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${name}: ${err.message} (run with -h for usage)\n`);
+      return 2;
+    }
+    if (err instanceof PkiError) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      return 1;
+    }
+    const detail = process.env.PORTCULLIS_DEBUG ? (err as Error).stack : (err as Error).message;
+    process.stderr.write(`${name}: internal error: ${detail}\n`);
+    return 70;
+  }
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8"));
+  return pkg.version as string;
+}
+
+if (import.meta.main) {
+  // stdout may be a closed pipe (`| head`): that is not an error worth a stack trace.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+  });
+  process.exitCode = await main(process.argv.slice(2));
+}
