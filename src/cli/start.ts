@@ -1,4 +1,21 @@
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Command } from "./command.ts";
+
+const BIN = join(dirname(fileURLToPath(import.meta.url)), "../../bin");
+
+/** The commands `npm start` suggests; a test runs them, so they stay true. */
+export const TRY_COMMANDS = [
+  `export PATH="${BIN}:$PATH"`,
+  "mkdir -p /tmp/portcullis-demo && cd /tmp/portcullis-demo",
+  `echo '{"CN": "Demo CA", "key": {"algo": "ecdsa", "size": 256}}' > ca-csr.json`,
+  "portcullis pki gencert -initca ca-csr.json | portcullis pki json -bare ca",
+  "portcullis pki print-defaults config > ca-config.json",
+  `echo '{"CN": "demo-client", "names": [{"O": "Demo"}]}' > client-csr.json`,
+  "portcullis pki gencert -ca ca.pem -ca-key ca-key.pem -config ca-config.json -profile client client-csr.json | portcullis pki json -bare client",
+  "portcullis pki certinfo -cert client.pem",
+  "portcullis pki pkcs12 -cert client.pem -key client-key.pem -ca ca.pem -password demo",
+];
 
 /** `npm start`: until the edge exists, it shows what Portcullis can do today and what to try. */
 export const startCommand: Command = {
@@ -9,17 +26,12 @@ export const startCommand: Command = {
       [
         "Portcullis — a self-hosted mutual-TLS edge.",
         "",
-        "The edge and control plane are not built yet; the PKI toolkit is. Try:",
+        "The PKI toolkit is ready; the edge and control plane come next (see README.md).",
+        "Try a CA and a client certificate:",
         "",
-        "  mkdir -p /tmp/pki && cd /tmp/pki",
-        "  npx portcullis pki print-defaults csr > ca-csr.json",
-        "  npx portcullis pki gencert -initca ca-csr.json | npx portcullis pki json -bare ca",
-        "  npx portcullis pki print-defaults config > ca-config.json",
-        "  npx portcullis pki gencert -ca ca.pem -ca-key ca-key.pem -config ca-config.json -profile client \\",
-        "      ca-csr.json | npx portcullis pki json -bare client",
-        "  npx portcullis pki certinfo -cert client.pem",
+        ...TRY_COMMANDS.map((c) => `  $ ${c}`),
         "",
-        "Run 'npx portcullis pki' for every PKI command, and see README.md.",
+        "Every PKI command: portcullis pki -h",
         "",
       ].join("\n"),
     );

@@ -27,6 +27,7 @@ let impostorCa: TestCa; // same subject as ecCa, another key
 let renamedCa: TestCa; // ecCa's key, another subject
 let rsaCa: TestCa;
 let edCa: TestCa;
+let rsa3072Ca: TestCa; // self-signed with SHA-256; its CRLs are SHA-384, as cfssl signs with 3072-bit keys
 
 async function openssl(args: string[]): Promise<RunResult> {
   const result = await run("openssl", args, { cwd: dir.path });
@@ -118,6 +119,7 @@ before(async () => {
   renamedCa = await makeCa("renamed-ca", ["-key", "ec-ca-key.pem"], "/CN=Renamed CA");
   rsaCa = await makeCa("rsa-ca", RSA_KEY, "/C=US/O=Portcullis Test/CN=RSA CA");
   edCa = await makeCa("ed-ca", ED25519_KEY, "/CN=Ed25519 CA");
+  rsa3072Ca = await makeCa("rsa3072-ca", ["-newkey", "rsa:3072", "-sha256"], "/CN=RSA 3072 CA");
 });
 
 after(async () => {
@@ -217,12 +219,13 @@ test(
 );
 
 test(
-  "RSA-2048 and Ed25519 CAs sign CRLs OpenSSL accepts, with cfssl's algorithms",
+  "RSA-2048, RSA-3072 and Ed25519 CAs sign CRLs OpenSSL and verifyCrl accept, with cfssl's algorithms",
   needsOpenssl,
   async () => {
     for (const [ca, algorithm, opensslName] of [
       [rsaCa, "SHA256WithRSA", "sha256WithRSAEncryption"],
       [edCa, "Ed25519", "ED25519"],
+      [rsa3072Ca, "SHA384WithRSA", "sha384WithRSAEncryption"],
     ] as const) {
       const crl = await createCrl(ca.issuer, { entries: [{ serial: 77n, reason: "superseded" }] });
       assert.equal(parseCrl(crl.der).signatureAlgorithm, algorithm);

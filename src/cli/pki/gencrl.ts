@@ -1,10 +1,10 @@
 import { stat } from "node:fs/promises";
 import { createCrl, DEFAULT_CRL_VALIDITY_SECONDS, parseSerialsFile } from "../../pki/crl.ts";
 import { inFile, PkiError } from "../../pki/errors.ts";
-import { type Issuer, loadIssuer } from "../../pki/issuer.ts";
 import { flagCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { readInput } from "../io.ts";
+import { loadIssuerFiles } from "./common.ts";
 
 /** A CRL valid longer than a century is a mistake, not a policy. */
 const MAX_EXPIRY_SECONDS = 100 * 365 * 24 * 60 * 60;
@@ -32,40 +32,26 @@ export const gencrlCommand = flagCommand("portcullis pki", {
         `expected SERIALS_FILE CA_CERT CA_KEY [EXPIRY_SECONDS], got ${args.length} argument(s)`,
       );
     }
-    if (args.filter((arg) => arg === "-").length > 1)
+    if (args.filter((arg) => arg === "-").length > 1) {
       throw new UsageError("only one argument may be - (stdin)");
+    }
     const [serialsPath, certPath, keyPath, expiryArg] = args as [string, string, string, string | undefined];
 
-    const expirySeconds =
-      expiryArg === undefined ? DEFAULT_CRL_VALIDITY_SECONDS : await readExpiry(expiryArg);
+    const validity = expiryArg === undefined ? DEFAULT_CRL_VALIDITY_SECONDS : await readExpiry(expiryArg);
     const serialsText = (await readInput(serialsPath, "serials file")).toString("utf8");
     const serials = await inFile(serialsPath, () => parseSerialsFile(serialsText));
-    const issuer = await readIssuer(certPath, keyPath);
+    const issuer = await loadIssuerFiles(certPath, keyPath, "crls");
 
     const thisUpdate = new Date();
     const { der, pem } = await createCrl(issuer, {
       entries: serials,
       thisUpdate,
-      nextUpdate: new Date(thisUpdate.getTime() + expirySeconds * 1000),
+      nextUpdate: new Date(thisUpdate.getTime() + validity * 1000),
     });
     process.stdout.write(flags.pem ? pem : `${der.toString("base64")}\n`);
     return 0;
   },
 });
-
-/** The CA, with any error located in the certificate's or the key's file. */
-async function readIssuer(certPath: string, keyPath: string): Promise<Issuer> {
-  const certData = await readInput(certPath, "CA certificate");
-  const keyData = await readInput(keyPath, "CA key");
-  try {
-    return await loadIssuer(certData, keyData, "crls");
-  } catch (err) {
-    // The file names the argument, so the flag name loadIssuer gives as the field is left out.
-    if (err instanceof PkiError)
-      throw new PkiError(err.code, err.detail, { file: err.field === "ca-key" ? keyPath : certPath });
-    throw err;
-  }
-}
 
 /**
  * Seconds from the command line. cfssl 1.2 (Debian's golang-cfssl) reads this argument as a file that
@@ -80,13 +66,8 @@ async function readExpiry(arg: string): Promise<number> {
 function expirySeconds(text: string): number {
   const seconds = /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!(seconds > 0 && seconds <= MAX_EXPIRY_SECONDS)) {
-    throw new PkiError(
-      "E_FIELD",
-      `"${text}" is not a whole number of seconds from 1 to ${MAX_EXPIRY_SECONDS}`,
-      {
-        field: "expiry",
-      },
-    );
+    const detail = `"${text}" is not a whole number of seconds from 1 to ${MAX_EXPIRY_SECONDS}`;
+    throw new PkiError("E_FIELD", detail, { field: "expiry" });
   }
   return seconds;
 }
