@@ -20,22 +20,21 @@ export function parseCertificate(data: string | Buffer, field = "cert"): Certifi
   return parseCertificates(data, field)[0] as Certificate;
 }
 
-/** True if the certificate says it is a CA (basicConstraints CA:TRUE) and may sign (keyCertSign when keyUsage is present). */
-export function assertCanIssue(cert: Certificate, field = "ca"): void {
+/**
+ * Throws unless the certificate is a CA (basicConstraints CA:TRUE) whose keyUsage, when present, allows
+ * what it is about to sign: certificates (keyCertSign) or CRLs (cRLSign). Verifiers reject anything
+ * else, so refusing here spares the user a certificate or CRL that nobody accepts.
+ */
+export function assertCanIssue(cert: Certificate, purpose: "certificates" | "crls", field = "ca"): void {
   const basic = cert.getExtension(x509.BasicConstraintsExtension);
   if (!basic?.ca) {
-    throw new PkiError(
-      "E_CERT",
-      `${cert.subject} is not a CA certificate (basicConstraints CA:TRUE is missing)`,
-      {
-        field,
-      },
-    );
+    const detail = `${cert.subject} is not a CA certificate (basicConstraints CA:TRUE is missing)`;
+    throw new PkiError("E_CERT", detail, { field });
   }
   const usage = cert.getExtension(x509.KeyUsagesExtension);
-  if (usage && !(usage.usages & x509.KeyUsageFlags.keyCertSign)) {
-    throw new PkiError("E_CERT", `${cert.subject} may not sign certificates (keyUsage lacks keyCertSign)`, {
-      field,
-    });
+  const needed = purpose === "certificates" ? x509.KeyUsageFlags.keyCertSign : x509.KeyUsageFlags.cRLSign;
+  if (usage && !(usage.usages & needed)) {
+    const [what, flag] = purpose === "certificates" ? ["certificates", "keyCertSign"] : ["CRLs", "cRLSign"];
+    throw new PkiError("E_CERT", `${cert.subject} may not sign ${what} (keyUsage lacks ${flag})`, { field });
   }
 }

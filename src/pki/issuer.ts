@@ -15,8 +15,8 @@ export interface Issuer {
 
 /**
  * Loads a CA from its certificate and private key (PEM or DER), checking that the key is the
- * certificate's and that the certificate is a CA. `purpose` picks the check: signing certificates
- * needs keyCertSign; signing CRLs needs cRLSign.
+ * certificate's and that the certificate is a CA allowed to sign for `purpose` (keyCertSign for
+ * certificates, cRLSign for CRLs).
  */
 export async function loadIssuer(
   certData: string | Buffer,
@@ -31,7 +31,7 @@ export async function loadIssuer(
       field: "ca-key",
     });
   }
-  if (purpose === "certificates") assertCanIssue(cert, "ca");
+  assertCanIssue(cert, purpose, "ca");
   const { cryptoKey, algorithm } = await toSigningKey(key);
   return { cert, chain, key, signingKey: cryptoKey, algorithm };
 }

@@ -158,14 +158,14 @@ test("an unknown profile or usage is named", async () => {
 test("a CA key that does not match the CA certificate is refused", async () => {
   await expectFailure(
     ["pki", "gencert", "-ca", at("ca.pem"), "-ca-key", at("other-key.pem"), at("csr.json")],
-    /other-key\.pem: ca-key: the CA key does not match the CA certificate/,
+    /other-key\.pem: the CA key does not match the CA certificate/,
   );
 });
 
 test("a CA certificate without CA:TRUE cannot sign", async () => {
   await expectFailure(
     ["pki", "gencert", "-ca", at("leaf.pem"), "-ca-key", at("leaf-key.pem"), at("csr.json")],
-    /leaf\.pem: ca: CN=Test CA is not a CA certificate \(basicConstraints CA:TRUE is missing\)/,
+    /leaf\.pem: CN=Test CA is not a CA certificate \(basicConstraints CA:TRUE is missing\)/,
   );
 });
 
@@ -198,7 +198,41 @@ test("a CA certificate without keyCertSign cannot sign", { skip: missingPeer("op
   assert.equal(made.code, 0, made.stderr);
   await expectFailure(
     ["pki", "gencert", "-ca", at("nosign.pem"), "-ca-key", at("nosign-key.pem"), at("csr.json")],
-    /nosign\.pem: ca: CN=No Sign may not sign certificates \(keyUsage lacks keyCertSign\)/,
+    /nosign\.pem: CN=No Sign may not sign certificates \(keyUsage lacks keyCertSign\)/,
+  );
+});
+
+test("a CA certificate without cRLSign cannot sign CRLs", { skip: missingPeer("openssl") }, async () => {
+  const made = await run(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "nocrl-key.pem",
+      "-out",
+      "nocrl.pem",
+      "-subj",
+      "/CN=No CRL",
+      "-days",
+      "1",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign",
+    ],
+    { cwd: work.path },
+  );
+  assert.equal(made.code, 0, made.stderr);
+  await writeFile(at("serials.txt"), "12345\n");
+  await expectFailure(
+    ["pki", "gencrl", at("serials.txt"), at("nocrl.pem"), at("nocrl-key.pem")],
+    /nocrl\.pem: CN=No CRL may not sign CRLs \(keyUsage lacks cRLSign\)/,
   );
 });
 

@@ -24,7 +24,10 @@ export async function loadIssuerFiles(
   try {
     return await loadIssuer(certData, keyData, purpose);
   } catch (err) {
-    if (err instanceof PkiError) throw err.inFile(err.field === "ca-key" ? caKeyPath : caPath);
+    // The file says which flag was at fault; the field ("ca" or "ca-key") would only repeat it.
+    if (err instanceof PkiError) {
+      throw new PkiError(err.code, err.detail, { file: err.field === "ca-key" ? caKeyPath : caPath });
+    }
     throw err;
   }
 }
