@@ -1,4 +1,5 @@
 import * as asn1js from "asn1js";
+import { GO_SIGNATURE_ALGORITHMS, signatureAlgorithmName } from "./algorithm-names.ts";
 import type { Certificate } from "./certificate.ts";
 import { publicKeyOf } from "./csr.ts";
 import { describeKey } from "./keys.ts";
@@ -106,23 +107,6 @@ function sanValues(item: Certificate | x509.Pkcs10CertificateRequest, type: stri
   return names.filter((n) => n.type === type).map((n) => n.value);
 }
 
-/** Go's x509.SignatureAlgorithm names, as cfssl prints them. */
-export function signatureAlgorithmName(algorithm: Algorithm & { hash?: Algorithm }): string {
-  const bits = algorithm.hash?.name.replace("SHA-", "") ?? "";
-  switch (algorithm.name) {
-    case "RSASSA-PKCS1-v1_5":
-      return bits === "SHA-1" || bits === "1" ? "SHA1WithRSA" : `SHA${bits}WithRSA`;
-    case "RSA-PSS":
-      return `SHA${bits}WithRSAPSS`;
-    case "ECDSA":
-      return `ECDSAWithSHA${bits}`;
-    case "Ed25519":
-      return "Ed25519";
-    default:
-      return "Unknown Signature";
-  }
-}
-
 function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
@@ -143,20 +127,6 @@ export function goJson(value: unknown, indent = false): string {
   );
 }
 
-const GO_SIGNATURE_ALGORITHMS: Record<string, number> = {
-  SHA1WithRSA: 3,
-  SHA256WithRSA: 4,
-  SHA384WithRSA: 5,
-  SHA512WithRSA: 6,
-  ECDSAWithSHA1: 9,
-  ECDSAWithSHA256: 10,
-  ECDSAWithSHA384: 11,
-  ECDSAWithSHA512: 12,
-  SHA256WithRSAPSS: 13,
-  SHA384WithRSAPSS: 14,
-  SHA512WithRSAPSS: 15,
-  Ed25519: 16,
-};
 const GO_PUBLIC_KEY_ALGORITHMS: Record<string, number> = { rsa: 1, ecdsa: 3, ed25519: 4 };
 const GO_NAME_FIELDS: [string, string][] = [
   [OID.C, "Country"],

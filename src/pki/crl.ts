@@ -2,6 +2,8 @@
  * Certificate revocation lists: create (as `cfssl gencrl` does, plus CRL Number and reasons), parse,
  * verify, and the cfssl serials file (one decimal serial per line).
  */
+import * as asn1js from "asn1js";
+import { signatureAlgorithmName, UNKNOWN_SIGNATURE_ALGORITHM } from "./algorithm-names.ts";
 import type { Certificate } from "./certificate.ts";
 import { PkiError } from "./errors.ts";
 import type { Issuer } from "./issuer.ts";
@@ -9,29 +11,18 @@ import { derBlocks, encodePem } from "./pem.ts";
 import { subjectKeyIdOf } from "./sign.ts";
 import { x509 } from "./x509.ts";
 
-/** RFC 5280 §5.3.1 CRLReason codes, by their ASN.1 names (7 is unused). */
-const REASON_CODES = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  removeFromCRL: 8,
-  privilegeWithdrawn: 9,
-  aACompromise: 10,
-} as const;
+/** An RFC 5280 §5.3.1 CRLReason, by its ASN.1 name (`keyCompromise`…). */
+export type CrlReason = keyof typeof x509.X509CrlReason;
 
-export type CrlReason = keyof typeof REASON_CODES;
-
-export const CRL_REASONS = Object.keys(REASON_CODES) as CrlReason[];
+/** The reason names in code order (the enum's keys also hold its reverse mapping, code to name). */
+export const CRL_REASONS = Object.keys(x509.X509CrlReason).filter((key) =>
+  Number.isNaN(Number(key)),
+) as CrlReason[];
 
 /** As cfssl: a CRL is valid for one week unless told otherwise. */
 export const DEFAULT_CRL_VALIDITY_SECONDS = 7 * 24 * 60 * 60;
 
 const OID_CRL_NUMBER = "2.5.29.20";
-const OID_CRL_REASON = "2.5.29.21";
 const PEM_LABEL = "X509 CRL";
 
 export interface CrlEntryInput {
@@ -60,7 +51,7 @@ export interface EncodedCrl {
 /**
  * A v2 CRL signed by `issuer` with the algorithm cfssl would use: issuer name byte-identical to the CA
  * certificate's subject, Authority Key Identifier and CRL Number extensions, and a reasonCode on each
- * entry that has a reason.
+ * entry that has a reason other than unspecified.
  */
 export async function createCrl(issuer: Issuer, options: CreateCrlOptions): Promise<EncodedCrl> {
   const thisUpdate = crlTime(options.thisUpdate ?? new Date(), "thisUpdate");
@@ -73,7 +64,7 @@ export async function createCrl(issuer: Issuer, options: CreateCrlOptions): Prom
   }
   const crlNumber = options.crlNumber ?? BigInt(Math.floor(thisUpdate.getTime() / 1000));
   // RFC 5280 §5.2.3: a non-negative integer of at most 20 octets.
-  if (crlNumber < 0n || unsignedOctets(crlNumber).length > 20) {
+  if (crlNumber < 0n || integerOctets(crlNumber).length > 20) {
     throw new PkiError("E_FIELD", "must be a non-negative integer of at most 20 octets", {
       field: "crlNumber",
     });
@@ -85,14 +76,14 @@ export async function createCrl(issuer: Issuer, options: CreateCrlOptions): Prom
     const serial = toSerial(entry.serial, `${field}.serial`);
     if (seen.has(serial)) throw new PkiError("E_FIELD", `serial ${serial} is listed twice`, { field });
     seen.add(serial);
-    if (entry.reason !== undefined && !Object.hasOwn(REASON_CODES, entry.reason)) {
+    if (entry.reason !== undefined && !CRL_REASONS.includes(entry.reason)) {
       throw new PkiError("E_FIELD", unknownReasonMessage(String(entry.reason)), { field: `${field}.reason` });
     }
     return {
-      serialNumber: unsignedOctets(serial).toString("hex"),
+      serialNumber: Buffer.from(integerOctets(serial)).toString("hex"),
       revocationDate: crlTime(entry.revokedAt ?? thisUpdate, `${field}.revokedAt`),
-      // Built here rather than by @peculiar/x509, which drops reason 0 (unspecified).
-      extensions: entry.reason === undefined ? [] : [reasonExtension(entry.reason)],
+      // RFC 5280 §5.3.1: the reasonCode unspecified SHOULD be absent.
+      ...(entry.reason && entry.reason !== "unspecified" ? { reason: x509.X509CrlReason[entry.reason] } : {}),
     };
   });
 
@@ -104,7 +95,7 @@ export async function createCrl(issuer: Issuer, options: CreateCrlOptions): Prom
     signingKey: issuer.signingKey,
     extensions: [
       new x509.AuthorityKeyIdentifierExtension(await subjectKeyIdOf(issuer.cert)),
-      new x509.Extension(OID_CRL_NUMBER, false, derElement(0x02, unsignedOctets(crlNumber))),
+      new x509.Extension(OID_CRL_NUMBER, false, asn1js.Integer.fromBigInt(crlNumber).toBER()),
     ],
     entries,
   });
@@ -154,18 +145,20 @@ export function parseCrl(data: string | Buffer, field = "crl"): ParsedCrl {
       issuer: crl.issuer,
       thisUpdate: crl.thisUpdate,
       ...(nextUpdate ? { nextUpdate } : {}),
-      ...(crlNumber ? { crlNumber: readInteger(Buffer.from(crlNumber.value)) } : {}),
+      ...(crlNumber ? { crlNumber: readInteger(asn1js.fromBER(crlNumber.value).result) } : {}),
       ...(aki?.keyId ? { authorityKeyId: aki.keyId } : {}),
       entries: crl.entries.map((entry) => {
-        const reason = CRL_REASONS.find((name) => REASON_CODES[name] === entry.reason);
+        // An entry without a reasonCode has no reason (RFC 5280: that means unspecified).
+        const reason = entry.reason === undefined ? undefined : x509.X509CrlReason[entry.reason];
+        const revoked = asn1js.fromBER(entry.rawData).result as asn1js.Sequence;
         return {
           // The serial straight from the DER INTEGER (the library's hex drops the sign).
-          serial: readInteger(readElement(Buffer.from(entry.rawData)).content),
+          serial: readInteger(revoked.valueBlock.value[0]),
           revokedAt: entry.revocationDate,
-          ...(reason ? { reason } : {}),
+          ...(reason ? { reason: reason as CrlReason } : {}),
         };
       }),
-      signatureAlgorithm: signatureAlgorithmName(crl),
+      signatureAlgorithm: crlSignatureAlgorithm(crl),
       der,
     };
   } catch (err) {
@@ -285,63 +278,25 @@ function crlTime(date: Date, field: string): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
 }
 
-function reasonExtension(reason: CrlReason): x509.Extension {
-  return new x509.Extension(OID_CRL_REASON, false, derElement(0x0a, [REASON_CODES[reason]]));
+/** Content octets of a DER INTEGER: minimal, with a leading 0 when a non-negative value's high bit is set. */
+function integerOctets(value: bigint): Uint8Array {
+  return asn1js.Integer.fromBigInt(value).valueBlock.valueHexView;
 }
 
-/** Content octets of a non-negative DER INTEGER: minimal, with a leading 0 when the high bit is set. */
-function unsignedOctets(value: bigint): Buffer {
-  const hex = value.toString(16);
-  const bytes = Buffer.from(hex.length % 2 ? `0${hex}` : hex, "hex");
-  return (bytes[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
-}
-
-/** A short DER element (content under 128 octets: all this module writes). */
-function derElement(tag: number, content: ArrayLike<number> & Iterable<number>): Uint8Array<ArrayBuffer> {
-  return new Uint8Array([tag, content.length, ...content]);
-}
-
-/** The DER element at the start of `der`: its tag and content. */
-function readElement(der: Buffer): { tag: number; content: Buffer } {
-  const tag = der[0];
-  let length = der[1];
-  let offset = 2;
-  if (tag === undefined || length === undefined) throw new PkiError("E_CRL", "truncated DER element");
-  if (length & 0x80) {
-    const count = length & 0x7f;
-    if (count === 0 || count > 4 || der.length < 2 + count) throw new PkiError("E_CRL", "bad DER length");
-    length = der.readUIntBE(2, count);
-    offset += count;
+/** The value of a parsed DER INTEGER (two's complement); anything else is an E_CRL error. */
+function readInteger(block: asn1js.AsnType | undefined): bigint {
+  const isInteger = block instanceof asn1js.Integer && !(block instanceof asn1js.Enumerated);
+  if (!isInteger || block.valueBlock.valueHexView.length === 0) {
+    throw new PkiError("E_CRL", "expected a DER INTEGER");
   }
-  if (der.length < offset + length) throw new PkiError("E_CRL", "truncated DER element");
-  return { tag, content: der.subarray(offset, offset + length) };
+  return block.toBigInt();
 }
 
-/** The value of the DER INTEGER (two's complement) that `element` starts with. */
-function readInteger(element: Buffer): bigint {
-  const { tag, content } = readElement(element);
-  if (tag !== 0x02 || content.length === 0) throw new PkiError("E_CRL", "expected a DER INTEGER");
-  const value = BigInt(`0x${content.toString("hex")}`);
-  return (content[0] as number) & 0x80 ? value - (1n << BigInt(content.length * 8)) : value;
-}
-
-/** How Go (and so cfssl) names the signature algorithm. */
-function signatureAlgorithmName(crl: x509.X509Crl): string {
-  let algorithm: Algorithm & { hash?: Algorithm };
+/** The Go (cfssl) name of the CRL's signature algorithm. */
+function crlSignatureAlgorithm(crl: x509.X509Crl): string {
   try {
-    algorithm = crl.signatureAlgorithm;
+    return signatureAlgorithmName(crl.signatureAlgorithm);
   } catch {
-    return "unknown"; // an algorithm @peculiar/x509 does not know (it throws rather than name it)
-  }
-  const bits = algorithm.hash?.name.replace("SHA-", "") ?? "";
-  switch (algorithm.name) {
-    case "RSASSA-PKCS1-v1_5":
-      return bits === "1" ? "SHA1WithRSA" : `SHA${bits}WithRSA`;
-    case "RSA-PSS":
-      return `SHA${bits}WithRSAPSS`;
-    case "ECDSA":
-      return bits === "1" ? "ECDSAWithSHA1" : `ECDSAWithSHA${bits}`;
-    default:
-      return algorithm.name;
+    return UNKNOWN_SIGNATURE_ALGORITHM; // @peculiar/x509 throws on an algorithm it cannot name
   }
 }

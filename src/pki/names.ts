@@ -66,34 +66,12 @@ export function buildSubject(cn: string, names: NameEntry[], serialNumber?: stri
   const add = (oid: string, values: (string | undefined)[]) => {
     for (const value of values) if (value) rdns.push({ [oid]: [value] });
   };
-  add(
-    OID.C,
-    names.map((n) => n.C),
-  );
-  add(
-    OID.ST,
-    names.map((n) => n.ST),
-  );
-  add(
-    OID.L,
-    names.map((n) => n.L),
-  );
-  add(
-    OID.street,
-    names.map((n) => n.street),
-  );
-  add(
-    OID.postalCode,
-    names.map((n) => n.postalCode),
-  );
-  add(
-    OID.O,
-    names.map((n) => n.O),
-  );
-  add(
-    OID.OU,
-    names.map((n) => n.OU),
-  );
+  for (const key of ["C", "ST", "L", "street", "postalCode", "O", "OU"] as const) {
+    add(
+      OID[key],
+      names.map((n) => n[key]),
+    );
+  }
   add(OID.CN, [cn]);
   add(OID.SerialNumber, [serialNumber, ...names.map((n) => n.SerialNumber)]);
   add(

@@ -46,6 +46,36 @@ async function expectFailure(args: string[], message: RegExp) {
   assert.deepEqual(await readdir(out), [], "no file written by the pipeline");
 }
 
+/** A self-signed CA made by openssl with the given keyUsage: `NAME.pem` and `NAME-key.pem`. */
+async function selfSignedCa(name: string, cn: string, keyUsage: string) {
+  const made = await run(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      `${name}-key.pem`,
+      "-out",
+      `${name}.pem`,
+      "-subj",
+      `/CN=${cn}`,
+      "-days",
+      "1",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      `keyUsage=critical,${keyUsage}`,
+    ],
+    { cwd: work.path },
+  );
+  assert.equal(made.code, 0, made.stderr);
+}
+
 test("a missing CSR JSON file is named", async () => {
   await expectFailure(
     ["pki", "gencert", "-initca", at("nope.json")],
@@ -170,32 +200,7 @@ test("a CA certificate without CA:TRUE cannot sign", async () => {
 });
 
 test("a CA certificate without keyCertSign cannot sign", { skip: missingPeer("openssl") }, async () => {
-  const made = await run(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      "nosign-key.pem",
-      "-out",
-      "nosign.pem",
-      "-subj",
-      "/CN=No Sign",
-      "-days",
-      "1",
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,digitalSignature",
-    ],
-    { cwd: work.path },
-  );
-  assert.equal(made.code, 0, made.stderr);
+  await selfSignedCa("nosign", "No Sign", "digitalSignature");
   await expectFailure(
     ["pki", "gencert", "-ca", at("nosign.pem"), "-ca-key", at("nosign-key.pem"), at("csr.json")],
     /nosign\.pem: CN=No Sign may not sign certificates \(keyUsage lacks keyCertSign\)/,
@@ -203,32 +208,7 @@ test("a CA certificate without keyCertSign cannot sign", { skip: missingPeer("op
 });
 
 test("a CA certificate without cRLSign cannot sign CRLs", { skip: missingPeer("openssl") }, async () => {
-  const made = await run(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      "nocrl-key.pem",
-      "-out",
-      "nocrl.pem",
-      "-subj",
-      "/CN=No CRL",
-      "-days",
-      "1",
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign",
-    ],
-    { cwd: work.path },
-  );
-  assert.equal(made.code, 0, made.stderr);
+  await selfSignedCa("nocrl", "No CRL", "keyCertSign");
   await writeFile(at("serials.txt"), "12345\n");
   await expectFailure(
     ["pki", "gencrl", at("serials.txt"), at("nocrl.pem"), at("nocrl-key.pem")],

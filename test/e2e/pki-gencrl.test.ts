@@ -4,6 +4,13 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parseCertificate } from "../../src/pki/certificate.ts";
 import { parseCrl, verifyCrl } from "../../src/pki/crl.ts";
+import {
+  assertOpensslVerifiesCrl,
+  makeCa,
+  makeClientCert,
+  openssl,
+  opensslSki,
+} from "../helpers/openssl-pki.ts";
 import { missingPeer } from "../helpers/peers.ts";
 import { portcullis, type RunResult, run, shell, tempDir } from "../helpers/run.ts";
 
@@ -19,76 +26,14 @@ const WEEK_SECONDS = 7 * 24 * 3600;
 let dir: { path: string; cleanup: () => Promise<void> };
 const at = (name: string) => join(dir.path, name);
 
-async function openssl(args: string[], input?: string): Promise<RunResult> {
-  const result = await run("openssl", args, { cwd: dir.path, ...(input === undefined ? {} : { input }) });
-  assert.equal(result.code, 0, `openssl ${args.join(" ")}: ${result.stderr}`);
-  return result;
+/** A CA that may sign certificates and CRLs. Its subject is in Go's order, so cfssl's CRLs match it. */
+function makeTestCa(name: string, key: "p256" | "rsa", cn: string) {
+  return makeCa(dir.path, name, { key, subject: `/C=US/O=Portcullis Test/CN=${cn}` });
 }
 
-/** A self-signed CA that may sign certificates and CRLs. Its subject is in Go's order, so cfssl's CRLs match it. */
-async function makeCa(name: string, keyArgs: string[], cn: string): Promise<void> {
-  await openssl([
-    "req",
-    "-x509",
-    ...keyArgs,
-    "-nodes",
-    "-keyout",
-    `${name}-key.pem`,
-    "-out",
-    `${name}.pem`,
-    "-days",
-    "30",
-    "-subj",
-    `/C=US/O=Portcullis Test/CN=${cn}`,
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
-}
-
-/** A client certificate (extendedKeyUsage clientAuth) with a chosen serial, signed by `ca`. */
-async function makeClient(name: string, ca: string, serial: bigint): Promise<void> {
-  const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-  await openssl([
-    "req",
-    "-new",
-    ...key,
-    "-nodes",
-    "-keyout",
-    `${name}-key.pem`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${name}`,
-  ]);
-  await openssl([
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${ca}.pem`,
-    "-CAkey",
-    `${ca}-key.pem`,
-    "-set_serial",
-    serial.toString(),
-    "-days",
-    "30",
-    "-out",
-    `${name}.pem`,
-    "-extfile",
-    "client.ext",
-  ]);
-}
-
-/** `openssl crl -CAfile`: the CRL's signature checks out against the CA. */
-async function assertOpensslVerifiesCrl(crlFile: string, form: "PEM" | "DER", ca = "ca.pem"): Promise<void> {
-  const result = await run("openssl", ["crl", "-in", crlFile, "-inform", form, "-CAfile", ca, "-noout"], {
-    cwd: dir.path,
-  });
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stderr, /verify OK/);
+/** `openssl crl -CAfile`, run in the fixture directory. */
+function assertCrlVerifies(crlFile: string, form: "PEM" | "DER", ca = "ca.pem"): Promise<void> {
+  return assertOpensslVerifiesCrl(crlFile, form, ca, { cwd: dir.path });
 }
 
 /** `openssl verify -crl_check`: the outcome for one certificate given the CRL. */
@@ -97,16 +42,10 @@ function opensslVerify(cert: string, crlPem: string, ca = "ca.pem"): Promise<Run
 }
 
 async function crlValiditySeconds(crlFile: string, form: "PEM" | "DER"): Promise<number> {
-  const { stdout } = await openssl([
-    "crl",
-    "-in",
-    crlFile,
-    "-inform",
-    form,
-    "-noout",
-    "-lastupdate",
-    "-nextupdate",
-  ]);
+  const { stdout } = await openssl(
+    ["crl", "-in", crlFile, "-inform", form, "-noout", "-lastupdate", "-nextupdate"],
+    { cwd: dir.path },
+  );
   const last = /lastUpdate=(.+)/.exec(stdout)?.[1] ?? "";
   const next = /nextUpdate=(.+)/.exec(stdout)?.[1] ?? "";
   return (Date.parse(next) - Date.parse(last)) / 1000;
@@ -124,12 +63,11 @@ function assertFails(result: RunResult, message: RegExp): void {
 before(async () => {
   if (needsOpenssl.skip) return;
   dir = await tempDir();
-  await writeFile(at("client.ext"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
-  await makeCa("ca", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"], "Portcullis Test CA");
-  await makeCa("rsa-ca", ["-newkey", "rsa:2048"], "Portcullis Test RSA CA");
-  await makeClient("revoked", "ca", REVOKED_SERIAL);
-  await makeClient("ok", "ca", OK_SERIAL);
-  await makeClient("rsa-revoked", "rsa-ca", RSA_REVOKED_SERIAL);
+  await makeTestCa("ca", "p256", "Portcullis Test CA");
+  await makeTestCa("rsa-ca", "rsa", "Portcullis Test RSA CA");
+  await makeClientCert(dir.path, "revoked", { issuer: "ca", serial: REVOKED_SERIAL });
+  await makeClientCert(dir.path, "ok", { issuer: "ca", serial: OK_SERIAL });
+  await makeClientCert(dir.path, "rsa-revoked", { issuer: "rsa-ca", serial: RSA_REVOKED_SERIAL });
   await writeFile(at("serials.txt"), `# revoked clients\n${REVOKED_SERIAL} keyCompromise\n\n77\n`);
   await writeFile(at("plain-serials.txt"), `${REVOKED_SERIAL}\n77\n`); // what cfssl reads
   await writeFile(at("rsa-serials.txt"), `${RSA_REVOKED_SERIAL} superseded\n`);
@@ -150,18 +88,12 @@ test(
     assert.equal(result.stderr, "");
     assert.match(result.stdout, /^[A-Za-z0-9+/]+=*\n$/, "one line of base64");
     await writeFile(at("crl.der"), Buffer.from(result.stdout, "base64"));
-    await assertOpensslVerifiesCrl("crl.der", "DER");
+    await assertCrlVerifies("crl.der", "DER");
 
-    const { stdout: text } = await openssl(["crl", "-in", "crl.der", "-inform", "DER", "-noout", "-text"]);
-    const { stdout: skiText } = await openssl([
-      "x509",
-      "-in",
-      "ca.pem",
-      "-noout",
-      "-ext",
-      "subjectKeyIdentifier",
-    ]);
-    const ski = (skiText.split("\n")[1] ?? "").trim();
+    const { stdout: text } = await openssl(["crl", "-in", "crl.der", "-inform", "DER", "-noout", "-text"], {
+      cwd: dir.path,
+    });
+    const ski = await opensslSki(at("ca.pem"));
     assert.match(text, /Version 2 \(0x1\)/);
     assert.match(text, /X509v3 CRL Number: \n\s+\d+\n/);
     assert.ok(text.includes(`X509v3 Authority Key Identifier: \n                ${ski}`), text);
@@ -190,7 +122,7 @@ test(
       );
     }
     await writeFile(at("crl.pem"), short.stdout);
-    await assertOpensslVerifiesCrl("crl.pem", "PEM");
+    await assertCrlVerifies("crl.pem", "PEM");
 
     const revoked = await opensslVerify("revoked.pem", "crl.pem");
     assert.notEqual(revoked.code, 0);
@@ -248,8 +180,10 @@ test(
     );
     assert.equal(result.code, 0, result.stderr);
     await writeFile(at("rsa-crl.pem"), result.stdout);
-    await assertOpensslVerifiesCrl("rsa-crl.pem", "PEM", "rsa-ca.pem");
-    const { stdout: text } = await openssl(["crl", "-in", "rsa-crl.pem", "-noout", "-text"]);
+    await assertCrlVerifies("rsa-crl.pem", "PEM", "rsa-ca.pem");
+    const { stdout: text } = await openssl(["crl", "-in", "rsa-crl.pem", "-noout", "-text"], {
+      cwd: dir.path,
+    });
     assert.match(text, /Signature Algorithm: sha256WithRSAEncryption/);
     assert.match(text, /CRL Reason Code: \n\s+Superseded\n/);
     const revoked = await opensslVerify("rsa-revoked.pem", "rsa-crl.pem", "rsa-ca.pem");
@@ -277,12 +211,14 @@ test(
       assert.match(result.stdout, /^[A-Za-z0-9+/]+=*\n$/, `${name} prints one line of base64`);
       const der = Buffer.from(result.stdout, "base64");
       await writeFile(at(`interop-${name}.der`), der);
-      await assertOpensslVerifiesCrl(`interop-${name}.der`, "DER");
+      await assertCrlVerifies(`interop-${name}.der`, "DER");
       assert.deepEqual(serials(der), [REVOKED_SERIAL, 77n], name);
       assert.equal(await verifyCrl(parseCrl(der), ca), true, `verifyCrl accepts ${name}'s CRL`);
     }
     // cfssl's CRL, read back by us, revokes the same client in OpenSSL's eyes.
-    await openssl(["crl", "-in", "interop-cfssl.der", "-inform", "DER", "-out", "interop-cfssl.pem"]);
+    await openssl(["crl", "-in", "interop-cfssl.der", "-inform", "DER", "-out", "interop-cfssl.pem"], {
+      cwd: dir.path,
+    });
     const revoked = await opensslVerify("revoked.pem", "interop-cfssl.pem");
     assert.match(revoked.stdout + revoked.stderr, /certificate revoked/);
   },
@@ -312,7 +248,7 @@ test(
     );
     assert.equal(result.code, 0, result.stderr);
     await writeFile(at("cfssl-ca-crl.pem"), result.stdout);
-    await assertOpensslVerifiesCrl("cfssl-ca-crl.pem", "PEM", "cfssl-ca.pem");
+    await assertCrlVerifies("cfssl-ca-crl.pem", "PEM", "cfssl-ca.pem");
   },
 );
 

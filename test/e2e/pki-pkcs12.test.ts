@@ -1,13 +1,12 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { parseCertificates } from "../../src/pki/certificate.ts";
 import { keyMatchesPublicKey, parsePrivateKey } from "../../src/pki/keys.ts";
 import { readPkcs12 } from "../../src/pki/pkcs12.ts";
+import { makeCa, makeClientCert, makeServerCert } from "../helpers/openssl-pki.ts";
+import { type SServer, startSServer } from "../helpers/openssl-server.ts";
 import { missingPeer } from "../helpers/peers.ts";
 import { portcullis, run, tempDir } from "../helpers/run.ts";
 
@@ -16,48 +15,7 @@ const needsOpenssl = { skip: missingPeer("openssl") };
 
 // ---- fixtures, made by openssl: root CA → intermediate CA → clients; root → server (localhost) -----------
 
-type Algo = "rsa" | "p256" | "ed25519";
-const GENPKEY: Record<Algo, string[]> = {
-  rsa: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-  p256: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-  ed25519: ["-algorithm", "ED25519"],
-};
-const EXT = {
-  ca: "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
-  client: "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n",
-  server:
-    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" +
-    "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-};
-
-async function openssl(args: string[], cwd: string): Promise<string> {
-  const result = await run("openssl", args, { cwd });
-  assert.equal(result.code, 0, `openssl ${args.join(" ")} failed:\n${result.stderr}`);
-  return result.stdout;
-}
-
-/** `name`-key.pem and `name`.pem (CN=`name`), signed by `issuer` or self-signed. */
-async function issue(dir: string, name: string, algo: Algo, ext: string, issuer?: string): Promise<void> {
-  await openssl(["genpkey", ...GENPKEY[algo], "-out", `${name}-key.pem`], dir);
-  await openssl(
-    ["req", "-new", "-key", `${name}-key.pem`, "-subj", `/CN=${name}`, "-out", `${name}.csr`],
-    dir,
-  );
-  await writeFile(join(dir, `${name}.ext`), ext);
-  const signer = issuer
-    ? ["-CA", `${issuer}.pem`, "-CAkey", `${issuer}-key.pem`]
-    : ["-signkey", `${name}-key.pem`];
-  const serial = `0x${randomBytes(8).toString("hex")}`;
-  await openssl(
-    ["x509", "-req", "-in", `${name}.csr`, ...signer, "-set_serial", serial, "-days", "2"].concat([
-      "-extfile",
-      `${name}.ext`,
-      "-out",
-      `${name}.pem`,
-    ]),
-    dir,
-  );
-}
+const CLIENT_KEYS = ["rsa", "p256", "ed25519"] as const;
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -70,11 +28,11 @@ function fixtures(): Promise<string> {
   pki ??= (async () => {
     const { path: dir, cleanup } = await tempDir("portcullis-p12-e2e-");
     cleanups.push(cleanup);
-    await issue(dir, "root", "p256", EXT.ca);
-    await issue(dir, "intermediate", "p256", EXT.ca, "root");
-    await issue(dir, "server", "p256", EXT.server, "root");
-    for (const algo of Object.keys(GENPKEY) as Algo[]) {
-      await issue(dir, `client-${algo}`, algo, EXT.client, "intermediate");
+    await makeCa(dir, "root");
+    await makeCa(dir, "intermediate", { issuer: "root" });
+    await makeServerCert(dir, "server", { issuer: "root" });
+    for (const key of CLIENT_KEYS) {
+      await makeClientCert(dir, `client-${key}`, { key, issuer: "intermediate" });
     }
     const pem = (name: string) => readFile(join(dir, name), "utf8");
     await writeFile(join(dir, "chain.pem"), (await pem("intermediate.pem")) + (await pem("root.pem")));
@@ -278,62 +236,7 @@ test("bad inputs: one line on stderr, exit code, and no .p12 file", needsOpenssl
 
 // ---- a real mutual-TLS handshake: curl presents the .p12 to openssl s_server --------------------------------
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address && typeof address === "object");
-  return address.port;
-}
-
-interface TlsServer {
-  port: number;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** `openssl s_server -www` requiring a client certificate that chains to root.pem (one intermediate allowed). */
-async function startServer(pkiDir: string): Promise<TlsServer> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    "openssl",
-    ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", "server.pem", "-key", "server-key.pem"].concat([
-      "-CAfile",
-      "root.pem",
-      "-Verify",
-      "1",
-      "-verify_return_error",
-      "-www",
-    ]),
-    { cwd: pkiDir, stdio: ["pipe", "pipe", "pipe"] },
-  );
-  let output = "";
-  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`s_server did not start:\n${output}`)), 10_000);
-    const onData = (data: Buffer) => {
-      output += data.toString();
-      if (output.includes("ACCEPT")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.on("exit", () => reject(new Error(`s_server exited:\n${output}`)));
-  });
-  return {
-    port,
-    output: () => output,
-    async stop() {
-      child.kill();
-      await exited;
-    },
-  };
-}
-
-function curl(server: TlsServer, pkiDir: string, clientArgs: string[]) {
+function curl(server: SServer, pkiDir: string, clientArgs: string[]) {
   return run("curl", [
     "-sS",
     "--max-time",
@@ -352,13 +255,20 @@ test("curl --cert-type P12 authenticates to openssl s_server with the .p12 (RSA,
 }, async () => {
   const pkiDir = await fixtures();
   const cwd = await workDir();
-  const server = await startServer(pkiDir);
+  // Trusts root.pem only and takes one intermediate: the .p12 must carry the client's.
+  const server = await startSServer({
+    cert: "server.pem",
+    key: "server-key.pem",
+    caFile: "root.pem",
+    cwd: pkiDir,
+    verifyDepth: 1,
+  });
   try {
     const anonymous = await curl(server, pkiDir, []);
     assert.notEqual(anonymous.code, 0, "without a client certificate the request fails");
     assert.doesNotMatch(anonymous.stdout, /Client certificate/);
 
-    for (const algo of ["rsa", "p256", "ed25519"] as const) {
+    for (const algo of CLIENT_KEYS) {
       const made = await portcullis(
         [
           "pki",

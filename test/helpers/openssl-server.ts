@@ -21,14 +21,16 @@ export interface SServer {
 }
 
 /**
- * A real `openssl s_server -www` that requires a client certificate signed by `caFile`
- * (`-Verify 1 -verify_return_error`): the peer that tells whether a client certificate works.
+ * A real `openssl s_server -www` that requires a client certificate chaining to `caFile`
+ * (`-Verify DEPTH -verify_return_error`): the peer that tells whether a client certificate works.
  */
 export async function startSServer(options: {
   cert: string;
   key: string;
   caFile: string;
   cwd: string;
+  /** How deep the client's chain may be (s_server's -Verify): 1 allows one intermediate. Default 2. */
+  verifyDepth?: number;
 }): Promise<SServer> {
   const port = await freePort();
   const child = spawn(
@@ -44,7 +46,7 @@ export async function startSServer(options: {
       "-CAfile",
       options.caFile,
       "-Verify",
-      "2",
+      String(options.verifyDepth ?? 2),
       "-verify_return_error",
       "-www",
     ],

@@ -5,14 +5,19 @@ import { after, before, test } from "node:test";
 import { createCrl, parseCrl, parseSerialsFile, revokedSerials, verifyCrl } from "../../src/pki/crl.ts";
 import { PkiError } from "../../src/pki/errors.ts";
 import { type Issuer, loadIssuer } from "../../src/pki/issuer.ts";
+import {
+  assertOpensslVerifiesCrl,
+  type CertOptions,
+  makeCa,
+  makeClientCert,
+  openssl,
+  opensslSki,
+} from "../helpers/openssl-pki.ts";
 import { missingPeer } from "../helpers/peers.ts";
-import { type RunResult, run, tempDir } from "../helpers/run.ts";
+import { run, tempDir } from "../helpers/run.ts";
 
 const needsOpenssl = { skip: missingPeer("openssl") };
 
-const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
-const RSA_KEY = ["-newkey", "rsa:2048"];
-const ED25519_KEY = ["-newkey", "ed25519"];
 // CN first, a multi-valued RDN and an IA5String: an issuer name that only matches if copied byte for byte.
 const ODD_SUBJECT = "/CN=Odd CA+O=Portcullis Test/C=US/emailAddress=ca@example.com";
 
@@ -27,65 +32,25 @@ let impostorCa: TestCa; // same subject as ecCa, another key
 let renamedCa: TestCa; // ecCa's key, another subject
 let rsaCa: TestCa;
 let edCa: TestCa;
-let rsa3072Ca: TestCa; // self-signed with SHA-256; its CRLs are SHA-384, as cfssl signs with 3072-bit keys
+let rsa3072Ca: TestCa; // self-signed with SHA-256 (openssl's default); its CRLs are SHA-384, as cfssl's
 
-async function openssl(args: string[]): Promise<RunResult> {
-  const result = await run("openssl", args, { cwd: dir.path });
-  assert.equal(result.code, 0, `openssl ${args.join(" ")}: ${result.stderr}`);
-  return result;
-}
-
-async function makeCa(name: string, keyArgs: string[], subject: string): Promise<TestCa> {
-  await openssl([
-    "req",
-    "-x509",
-    ...keyArgs,
-    "-nodes",
-    "-keyout",
-    `${name}-key.pem`,
-    "-out",
-    `${name}.pem`,
-    "-days",
-    "30",
-    "-subj",
-    subject,
-    "-multivalue-rdn",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
-  const certPath = join(dir.path, `${name}.pem`);
-  const issuer = await loadIssuer(
-    await readFile(certPath),
-    await readFile(join(dir.path, `${name}-key.pem`)),
-    "crls",
-  );
+/** An openssl-made CA, loaded as the issuer of CRLs. */
+async function makeTestCa(name: string, options: CertOptions): Promise<TestCa> {
+  const { certPath, keyPath } = await makeCa(dir.path, name, options);
+  const issuer = await loadIssuer(await readFile(certPath), await readFile(keyPath), "crls");
   return { name, certPath, issuer };
 }
 
 /** The CA's subjectKeyIdentifier as OpenSSL reads it, as lowercase hex. */
-async function opensslSki(ca: TestCa): Promise<string> {
-  const { stdout } = await openssl(["x509", "-in", ca.certPath, "-noout", "-ext", "subjectKeyIdentifier"]);
-  return (stdout.split("\n")[1] ?? "").trim().replaceAll(":", "").toLowerCase();
+async function caSki(ca: TestCa): Promise<string> {
+  return (await opensslSki(ca.certPath)).replaceAll(":", "").toLowerCase();
 }
 
 /** Writes the CRL and has OpenSSL check its signature against the CA. */
 async function opensslVerifiesCrl(ca: TestCa, crl: { der: Buffer; pem: string }, form: "PEM" | "DER") {
   const file = join(dir.path, `${ca.name}-crl.${form.toLowerCase()}`);
   await writeFile(file, form === "PEM" ? crl.pem : crl.der);
-  const result = await run("openssl", [
-    "crl",
-    "-in",
-    file,
-    "-inform",
-    form,
-    "-CAfile",
-    ca.certPath,
-    "-noout",
-  ]);
-  assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stderr, /verify OK/);
+  await assertOpensslVerifiesCrl(file, form, ca.certPath);
 }
 
 async function opensslCrlText(crl: { pem: string }): Promise<string> {
@@ -114,12 +79,12 @@ function assertPkiError(fn: () => unknown, code: string, message: RegExp) {
 before(async () => {
   if (needsOpenssl.skip) return;
   dir = await tempDir();
-  ecCa = await makeCa("ec-ca", EC_KEY, ODD_SUBJECT);
-  impostorCa = await makeCa("impostor-ca", EC_KEY, ODD_SUBJECT);
-  renamedCa = await makeCa("renamed-ca", ["-key", "ec-ca-key.pem"], "/CN=Renamed CA");
-  rsaCa = await makeCa("rsa-ca", RSA_KEY, "/C=US/O=Portcullis Test/CN=RSA CA");
-  edCa = await makeCa("ed-ca", ED25519_KEY, "/CN=Ed25519 CA");
-  rsa3072Ca = await makeCa("rsa3072-ca", ["-newkey", "rsa:3072", "-sha256"], "/CN=RSA 3072 CA");
+  ecCa = await makeTestCa("ec-ca", { key: "p256", subject: ODD_SUBJECT });
+  impostorCa = await makeTestCa("impostor-ca", { key: "p256", subject: ODD_SUBJECT });
+  renamedCa = await makeTestCa("renamed-ca", { key: { sameKeyAs: "ec-ca" }, subject: "/CN=Renamed CA" });
+  rsaCa = await makeTestCa("rsa-ca", { key: "rsa", subject: "/C=US/O=Portcullis Test/CN=RSA CA" });
+  edCa = await makeTestCa("ed-ca", { key: "ed25519", subject: "/CN=Ed25519 CA" });
+  rsa3072Ca = await makeTestCa("rsa3072-ca", { key: "rsa3072", subject: "/CN=RSA 3072 CA" });
 });
 
 after(async () => {
@@ -152,14 +117,14 @@ test(
       "default validity is one week",
     );
     assert.equal(parsed.crlNumber, 2n ** 151n + 7n);
-    assert.equal(parsed.authorityKeyId, await opensslSki(ecCa));
+    assert.equal(parsed.authorityKeyId, await caSki(ecCa));
     assert.equal(parsed.signatureAlgorithm, "ECDSAWithSHA256");
     assert.equal(parsed.issuer, ecCa.issuer.cert.subject);
     assert.deepEqual(parsed.entries, [
       { serial: 1n, revokedAt, reason: "keyCompromise" },
       { serial: 255n, revokedAt: parsed.thisUpdate },
       { serial: big, revokedAt: parsed.thisUpdate, reason: "aACompromise" },
-      { serial: 128n, revokedAt: parsed.thisUpdate, reason: "unspecified" },
+      { serial: 128n, revokedAt: parsed.thisUpdate }, // RFC 5280 §5.3.1: unspecified is left out
       { serial: 4096n, revokedAt: parsed.thisUpdate, reason: "certificateHold" },
     ]);
     assert.deepEqual(parseCrl(crl.der).entries, parsed.entries, "DER parses the same as PEM");
@@ -178,9 +143,15 @@ test(
     assert.match(text, /Serial Number: FF\n/);
     assert.match(text, new RegExp(`Serial Number: ${big.toString(16).toUpperCase()}\\n`));
     assert.match(text, /X509v3 CRL Number: \n\s+0x80000000000000000000000000000000000007\n/);
-    for (const reason of ["Key Compromise", "AA Compromise", "Unspecified", "Certificate Hold"]) {
+    for (const reason of ["Key Compromise", "AA Compromise", "Certificate Hold"]) {
       assert.match(text, new RegExp(`CRL Reason Code: \\n\\s+${reason}\\n`));
     }
+    const unspecifiedEntry = text
+      .split(/(?=\n\s+Serial Number: )/)
+      .find((e) => /Serial Number: 80\n/.test(e));
+    assert.ok(unspecifiedEntry, `no entry for serial 128 in:\n${text}`);
+    assert.doesNotMatch(unspecifiedEntry, /CRL Reason Code/, "no reasonCode extension for unspecified");
+    assert.doesNotMatch(text, /Unspecified/);
     await opensslVerifiesCrl(ecCa, crl, "PEM");
   },
 );
@@ -267,10 +238,11 @@ test(
 );
 
 test(
-  "parseCrl reads a CRL made by `openssl ca -gencrl` (CRL number, reason, AKI)",
+  "parseCrl reads a CRL made by `openssl ca -gencrl` (CRL number, reasons, AKI)",
   needsOpenssl,
   async () => {
     const serial = 2n ** 127n + 1n;
+    const unspecifiedSerial = 2n ** 128n + 5n; // openssl writes reasonCode 0 (RFC 5280: should be absent)
     await writeFile(join(dir.path, "index.txt"), "");
     await writeFile(join(dir.path, "crlnumber"), "1000\n"); // hex, as openssl keeps it
     await writeFile(
@@ -291,44 +263,25 @@ test(
         "",
       ].join("\n"),
     );
-    await openssl([
-      "req",
-      "-new",
-      ...EC_KEY,
-      "-nodes",
-      "-keyout",
-      "leaf-key.pem",
-      "-out",
-      "leaf.csr",
-      "-subj",
-      "/CN=leaf",
-    ]);
-    await openssl([
-      "x509",
-      "-req",
-      "-in",
-      "leaf.csr",
-      "-CA",
-      "rsa-ca.pem",
-      "-CAkey",
-      "rsa-ca-key.pem",
-      "-set_serial",
-      serial.toString(),
-      "-days",
-      "30",
-      "-out",
-      "leaf.pem",
-    ]);
-    await openssl(["ca", "-config", "ca.cnf", "-revoke", "leaf.pem", "-crl_reason", "keyCompromise"]);
-    await openssl(["ca", "-config", "ca.cnf", "-gencrl", "-out", "openssl-crl.pem"]);
+    const cwd = { cwd: dir.path };
+    await makeClientCert(dir.path, "leaf", { issuer: "rsa-ca", serial });
+    await makeClientCert(dir.path, "leaf2", { issuer: "rsa-ca", serial: unspecifiedSerial });
+    await openssl(["ca", "-config", "ca.cnf", "-revoke", "leaf.pem", "-crl_reason", "keyCompromise"], cwd);
+    await openssl(["ca", "-config", "ca.cnf", "-revoke", "leaf2.pem", "-crl_reason", "unspecified"], cwd);
+    await openssl(["ca", "-config", "ca.cnf", "-gencrl", "-out", "openssl-crl.pem"], cwd);
 
     const parsed = parseCrl(await readFile(join(dir.path, "openssl-crl.pem")));
     assert.equal(parsed.crlNumber, 4096n);
-    assert.equal(parsed.authorityKeyId, await opensslSki(rsaCa));
+    assert.equal(parsed.authorityKeyId, await caSki(rsaCa));
     assert.equal(parsed.signatureAlgorithm, "SHA256WithRSA");
-    assert.equal(parsed.entries.length, 1);
+    assert.equal(parsed.entries.length, 2);
     assert.equal(parsed.entries[0]?.serial, serial);
     assert.equal(parsed.entries[0]?.reason, "keyCompromise");
+    assert.equal(
+      parsed.entries.find((entry) => entry.serial === unspecifiedSerial)?.reason,
+      "unspecified",
+      "an explicit reasonCode 0 still reads as unspecified",
+    );
     assert.equal((parsed.nextUpdate as Date).getTime() - parsed.thisUpdate.getTime(), 3 * 24 * 3600 * 1000);
     assert.ok(revokedSerials(parsed).has(serial.toString()));
     assert.equal(await verifyCrl(parsed, rsaCa.issuer.cert), true);

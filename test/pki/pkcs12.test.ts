@@ -6,7 +6,9 @@ import { after, test } from "node:test";
 import { type Certificate, parseCertificates } from "../../src/pki/certificate.ts";
 import { PkiError } from "../../src/pki/errors.ts";
 import { keyMatchesPublicKey, parsePrivateKey } from "../../src/pki/keys.ts";
-import { createPkcs12, pkcs12Kdf, readPkcs12 } from "../../src/pki/pkcs12.ts";
+import { pkcs12Kdf } from "../../src/pki/pkcs12/kdf.ts";
+import { createPkcs12, readPkcs12 } from "../../src/pki/pkcs12.ts";
+import { makeCa, makeClientCert, openssl } from "../helpers/openssl-pki.ts";
 import { missingPeer } from "../helpers/peers.ts";
 import { run, tempDir } from "../helpers/run.ts";
 
@@ -17,44 +19,10 @@ const needsOpenssl = { skip: missingPeer("openssl") };
 
 type Algo = "rsa" | "p256" | "p384" | "p521" | "ed25519";
 const ALGOS: Algo[] = ["rsa", "p256", "p384", "p521", "ed25519"];
-const GENPKEY: Record<Algo, string[]> = {
-  rsa: ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-  p256: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
-  p384: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
-  p521: ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-521"],
-  ed25519: ["-algorithm", "ED25519"],
-};
-const CA_EXT = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n";
-const CLIENT_EXT =
-  "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
 
-async function openssl(args: string[], cwd: string, input?: string): Promise<string> {
-  const result = await run("openssl", args, { cwd, ...(input === undefined ? {} : { input }) });
-  assert.equal(result.code, 0, `openssl ${args.join(" ")} failed:\n${result.stderr}`);
-  return result.stdout;
-}
-
-/** `name`-key.pem and `name`.pem (CN=`name`), signed by `issuer` or self-signed. */
-async function issue(dir: string, name: string, algo: Algo, ext: string, issuer?: string): Promise<void> {
-  await openssl(["genpkey", ...GENPKEY[algo], "-out", `${name}-key.pem`], dir);
-  await openssl(
-    ["req", "-new", "-key", `${name}-key.pem`, "-subj", `/CN=${name}`, "-out", `${name}.csr`],
-    dir,
-  );
-  await writeFile(join(dir, `${name}.ext`), ext);
-  const signer = issuer
-    ? ["-CA", `${issuer}.pem`, "-CAkey", `${issuer}-key.pem`]
-    : ["-signkey", `${name}-key.pem`];
-  const serial = `0x${randomBytes(8).toString("hex")}`;
-  await openssl(
-    ["x509", "-req", "-in", `${name}.csr`, ...signer, "-set_serial", serial, "-days", "2"].concat([
-      "-extfile",
-      `${name}.ext`,
-      "-out",
-      `${name}.pem`,
-    ]),
-    dir,
-  );
+/** openssl's stdout (it must succeed). */
+async function opensslOut(args: string[], cwd: string): Promise<string> {
+  return (await openssl(args, { cwd })).stdout;
 }
 
 interface Fixtures {
@@ -74,8 +42,8 @@ function getFixtures(): Promise<Fixtures> {
   fixtures ??= (async () => {
     const { path: dir, cleanup } = await tempDir("portcullis-p12-");
     cleanups.push(cleanup);
-    await issue(dir, "root", "p256", CA_EXT);
-    await issue(dir, "intermediate", "p256", CA_EXT, "root");
+    await makeCa(dir, "root");
+    await makeCa(dir, "intermediate", { issuer: "root" });
     const pem = (name: string) => readFile(join(dir, name), "utf8");
     const clients = new Map<Algo, Promise<{ certPem: string; keyPem: string; cert: Certificate }>>();
     return {
@@ -86,7 +54,7 @@ function getFixtures(): Promise<Fixtures> {
         let client = clients.get(algo);
         if (!client) {
           client = (async () => {
-            await issue(dir, `client-${algo}`, algo, CLIENT_EXT, "intermediate");
+            await makeClientCert(dir, `client-${algo}`, { key: algo, issuer: "intermediate" });
             const certPem = await pem(`client-${algo}.pem`);
             return {
               certPem,
@@ -143,7 +111,7 @@ for (const algo of ALGOS) {
         /Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC, Iteration 2048, PRF hmacWithSHA256/,
       );
 
-      const leafPem = await openssl(
+      const leafPem = await opensslOut(
         ["pkcs12", "-in", path, "-passin", `pass:${PW}`, "-nokeys", "-clcerts"],
         f.dir,
       );
@@ -151,7 +119,7 @@ for (const algo of ALGOS) {
       assert.equal(leaf.length, 1);
       assert.deepEqual(der(leaf[0] as Certificate), der(client.cert));
 
-      const keyPem = await openssl(
+      const keyPem = await opensslOut(
         ["pkcs12", "-in", path, "-passin", `pass:${PW}`, "-nocerts", "-nodes"],
         f.dir,
       );
@@ -180,7 +148,7 @@ test(
       password: PW,
     });
     const path = await writeP12("chain.p12", p12);
-    const dump = await openssl(["pkcs12", "-info", "-in", path, "-passin", `pass:${PW}`, "-nodes"], f.dir);
+    const dump = await opensslOut(["pkcs12", "-info", "-in", path, "-passin", `pass:${PW}`, "-nodes"], f.dir);
 
     const certs = parseCertificates(dump);
     assert.deepEqual(
@@ -188,7 +156,7 @@ test(
       ["CN=client-p256", "CN=intermediate", "CN=root"],
       "leaf first, then the chain, the repeated root only once",
     );
-    const cacerts = await openssl(
+    const cacerts = await opensslOut(
       ["pkcs12", "-in", path, "-passin", `pass:${PW}`, "-nokeys", "-cacerts"],
       f.dir,
     );
@@ -298,7 +266,7 @@ test(
     };
     for (const [label, extra] of Object.entries(schemes)) {
       const out = join(f.dir, `openssl-${label}.p12`);
-      await openssl(
+      await opensslOut(
         [
           "pkcs12",
           "-export",
@@ -374,7 +342,7 @@ test(
       code: "E_KEY",
       message: /^key: not a readable private key/,
     });
-    const publicKey = await openssl(["pkey", "-in", "client-p256-key.pem", "-pubout"], f.dir);
+    const publicKey = await opensslOut(["pkey", "-in", "client-p256-key.pem", "-pubout"], f.dir);
     await assert.rejects(createPkcs12({ cert: client.certPem, key: publicKey, password: PW }), {
       code: "E_KEY",
       field: "key",

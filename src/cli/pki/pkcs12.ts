@@ -62,19 +62,13 @@ export const pkcs12Command: Command = flagCommand("portcullis pki", {
     const out = flags.stdout ? undefined : (flags.out ?? defaultOutput(flags.cert));
     const password = await readPassword(flags.password, flags["password-file"]);
 
-    const certPath = flags.cert;
     const keyPath = flags.key;
-    const caPath = flags.ca;
-    const [cert, ...bundled] = (await inFile(sourceName(certPath), async () =>
-      parseCertificates(await readInput(certPath, "certificate"), "cert"),
+    const [cert, ...bundled] = (await parseInput(flags.cert, "certificate", (data) =>
+      parseCertificates(data, "cert"),
     )) as [Certificate, ...Certificate[]];
-    const key = await inFile(sourceName(keyPath), async () =>
-      parsePrivateKey(await readInput(keyPath, "private key"), "key"),
-    );
-    const chain = caPath
-      ? await inFile(sourceName(caPath), async () =>
-          parseCertificates(await readInput(caPath, "chain"), "ca"),
-        )
+    const key = await parseInput(keyPath, "private key", (data) => parsePrivateKey(data, "key"));
+    const chain = flags.ca
+      ? await parseInput(flags.ca, "chain", (data) => parseCertificates(data, "ca"))
       : [];
 
     const chainCerts = uniqueChain(cert, [...bundled, ...chain]);
@@ -127,6 +121,11 @@ async function readPassword(flag: string | undefined, file: string | undefined):
   throw new UsageError(
     `no password: give -password PASS, -password-file FILE or set ${PASSWORD_ENV} (-password "" for none)`,
   );
+}
+
+/** Reads an input file (or stdin) and parses it; a PkiError names the file. */
+function parseInput<T>(path: string, what: string, parse: (data: Buffer) => T): Promise<T> {
+  return inFile(sourceName(path), async () => parse(await readInput(path, what)));
 }
 
 function sourceName(path: string): string {
