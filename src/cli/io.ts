@@ -1,7 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { PkiError } from "../pki/errors.ts";
+import { inFile, PkiError } from "../pki/errors.ts";
+
+/** How errors name an input: its path, or `stdin` for `-`. */
+export function sourceName(path: string): string {
+  return path === "-" ? "stdin" : path;
+}
 
 /** Reads a file, or stdin for `-`; a missing or unreadable file is one clear error naming it. */
 export async function readInput(path: string, what = "input"): Promise<Buffer> {
@@ -19,10 +24,19 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Reads an input file (or stdin) and parses it; a PkiError from either step names the file. */
+export function parseInputFile<T>(
+  path: string,
+  what: string,
+  parse: (data: Buffer) => T | Promise<T>,
+): Promise<T> {
+  return inFile(sourceName(path), async () => parse(await readInput(path, what)));
+}
+
 /** Reads and parses a JSON file; a syntax error names the file, line and column. */
 export async function readJsonFile(path: string, what = "JSON"): Promise<unknown> {
   const data = await readInput(path, what);
-  return parseJson(data.toString("utf8"), path === "-" ? "stdin" : path);
+  return parseJson(data.toString("utf8"), sourceName(path));
 }
 
 export function parseJson(text: string, source: string): unknown {

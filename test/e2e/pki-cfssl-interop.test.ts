@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { startSServer } from "../helpers/openssl-server.ts";
 import { missingPeer } from "../helpers/peers.ts";
 import { portcullis, run, shell, tempDir } from "../helpers/run.ts";
 
@@ -214,4 +215,29 @@ test("pki json writes the same files, modes and bytes as cfssljson", { skip }, a
   });
   const cfStdout = await run("cfssljson", ["-f", "response.json", "-bare", "-stdout"], { cwd: work.path });
   assert.equal(stdoutMode.stdout, cfStdout.stdout);
+});
+
+test("certinfo -domain reads the certificate a TLS server presents, as cfssl does", { skip }, async () => {
+  const server = await startSServer({
+    cert: "ourleaf.pem",
+    key: "ourleaf-key.pem",
+    caFile: "ourroot.pem",
+    cwd: work.path,
+    requireClientCert: false,
+  });
+  try {
+    const ours = JSON.parse((await sh(`portcullis pki certinfo -domain 127.0.0.1:${server.port}`)).stdout);
+    const fromFile = JSON.parse((await sh("portcullis pki certinfo -cert ourleaf.pem")).stdout);
+    assert.deepEqual(ours, fromFile);
+    const theirs = JSON.parse((await sh(`cfssl certinfo -domain 127.0.0.1:${server.port}`)).stdout);
+    assert.equal(ours.serial_number, theirs.serial_number);
+    assert.equal(ours.pem, theirs.pem);
+  } finally {
+    await server.stop();
+  }
+  const refused = await portcullis(["pki", "certinfo", "-domain", `127.0.0.1:${server.port}`], {
+    cwd: work.path,
+  });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /^portcullis pki: domain: 127\.0\.0\.1:\d+: connect ECONNREFUSED/);
 });

@@ -31,7 +31,13 @@ export async function startSServer(options: {
   cwd: string;
   /** How deep the client's chain may be (s_server's -Verify): 1 allows one intermediate. Default 2. */
   verifyDepth?: number;
+  /** false: a plain TLS server that asks for no client certificate. Default true. */
+  requireClientCert?: boolean;
 }): Promise<SServer> {
+  const clientAuth =
+    options.requireClientCert === false
+      ? []
+      : ["-CAfile", options.caFile, "-Verify", String(options.verifyDepth ?? 2), "-verify_return_error"];
   const port = await freePort();
   const child = spawn(
     "openssl",
@@ -43,11 +49,7 @@ export async function startSServer(options: {
       options.cert,
       "-key",
       options.key,
-      "-CAfile",
-      options.caFile,
-      "-Verify",
-      String(options.verifyDepth ?? 2),
-      "-verify_return_error",
+      ...clientAuth,
       "-www",
     ],
     { cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] },

@@ -2,11 +2,11 @@ import { connect } from "node:tls";
 import { parseCertificate } from "../../pki/certificate.ts";
 import { certinfo, csrInfo, goJson, goJsonWithBigInts } from "../../pki/certinfo.ts";
 import { parseCsr } from "../../pki/csr.ts";
-import { inFile, PkiError } from "../../pki/errors.ts";
+import { PkiError } from "../../pki/errors.ts";
 import { x509 } from "../../pki/x509.ts";
 import { flagCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
-import { readInput } from "../io.ts";
+import { parseInputFile } from "../io.ts";
 import { printLine } from "./common.ts";
 
 export const certinfoCommand = flagCommand("portcullis pki", {
@@ -29,11 +29,11 @@ export const certinfoCommand = flagCommand("portcullis pki", {
     if (chosen !== 1 || args.length > 0) throw new UsageError("give exactly one of -cert, -csr or -domain");
     if (flags.cert !== undefined) {
       const path = flags.cert;
-      const cert = await inFile(path, async () => parseCertificate(await readInput(path, "certificate")));
+      const cert = await parseInputFile(path, "certificate", (data) => parseCertificate(data));
       printLine(goJson(certinfo(cert), true));
     } else if (flags.csr !== undefined) {
       const path = flags.csr;
-      const csr = await inFile(path, async () => parseCsr(await readInput(path, "CSR")));
+      const csr = await parseInputFile(path, "CSR", (data) => parseCsr(data));
       printLine(goJsonWithBigInts(csrInfo(csr), true));
     } else {
       const cert = await fetchServerCertificate(flags.domain as string);

@@ -5,7 +5,7 @@ import { parsePrivateKey } from "../../pki/keys.ts";
 import { generateCertificate, initCa } from "../../pki/sign.ts";
 import { flagCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
-import { readInput, readJsonFile } from "../io.ts";
+import { parseInputFile, readJsonFile, sourceName } from "../io.ts";
 import { expectArgs, hostnameFlag, loadIssuerFiles, loadProfile, printLine } from "./common.ts";
 
 export const gencertCommand = flagCommand("portcullis pki", {
@@ -33,7 +33,7 @@ export const gencertCommand = flagCommand("portcullis pki", {
   },
   async run(flags, args) {
     const [csrPath] = expectArgs(args, ["CSRJSON"]) as [string];
-    const request = await inFile(csrPath === "-" ? "stdin" : csrPath, async () =>
+    const request = await inFile(sourceName(csrPath), async () =>
       parseCsrRequest(await readJsonFile(csrPath, "CSR JSON")),
     );
     if (flags.hostname !== undefined) request.hosts = flags.hostname.split(",");
@@ -44,7 +44,7 @@ export const gencertCommand = flagCommand("portcullis pki", {
         );
       const caKeyPath = flags["ca-key"];
       const key = caKeyPath
-        ? await inFile(caKeyPath, async () => parsePrivateKey(await readInput(caKeyPath, "CA key")))
+        ? await parseInputFile(caKeyPath, "CA key", (data) => parsePrivateKey(data))
         : undefined;
       printLine(goJson(await initCa(request, key)));
       return 0;

@@ -3,7 +3,7 @@ import { createCrl, DEFAULT_CRL_VALIDITY_SECONDS, parseSerialsFile } from "../..
 import { inFile, PkiError } from "../../pki/errors.ts";
 import { flagCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
-import { readInput } from "../io.ts";
+import { parseInputFile, readInput } from "../io.ts";
 import { loadIssuerFiles } from "./common.ts";
 
 /** A CRL valid longer than a century is a mistake, not a policy. */
@@ -38,8 +38,9 @@ export const gencrlCommand = flagCommand("portcullis pki", {
     const [serialsPath, certPath, keyPath, expiryArg] = args as [string, string, string, string | undefined];
 
     const validity = expiryArg === undefined ? DEFAULT_CRL_VALIDITY_SECONDS : await readExpiry(expiryArg);
-    const serialsText = (await readInput(serialsPath, "serials file")).toString("utf8");
-    const serials = await inFile(serialsPath, () => parseSerialsFile(serialsText));
+    const serials = await parseInputFile(serialsPath, "serials file", (data) =>
+      parseSerialsFile(data.toString("utf8")),
+    );
     const issuer = await loadIssuerFiles(certPath, keyPath, "crls");
 
     const thisUpdate = new Date();

@@ -4,7 +4,7 @@ import { inFile } from "../../pki/errors.ts";
 import { exportPrivateKeyPem, generatePrivateKey } from "../../pki/keys.ts";
 import { initCa } from "../../pki/sign.ts";
 import { flagCommand } from "../command.ts";
-import { readJsonFile } from "../io.ts";
+import { readJsonFile, sourceName } from "../io.ts";
 import { expectArgs, printLine } from "./common.ts";
 
 export const genkeyCommand = flagCommand("portcullis pki", {
@@ -18,7 +18,7 @@ export const genkeyCommand = flagCommand("portcullis pki", {
   },
   async run(flags, args) {
     const [csrPath] = expectArgs(args, ["CSRJSON"]) as [string];
-    const request = await inFile(csrPath === "-" ? "stdin" : csrPath, async () =>
+    const request = await inFile(sourceName(csrPath), async () =>
       parseCsrRequest(await readJsonFile(csrPath, "CSR JSON")),
     );
     if (flags.initca) {

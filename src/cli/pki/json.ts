@@ -1,7 +1,7 @@
 import { PkiError } from "../../pki/errors.ts";
 import { flagCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
-import { type OutputFile, parseJson, readInput, writeFilesAtomically } from "../io.ts";
+import { type OutputFile, parseJson, readInput, sourceName, writeFilesAtomically } from "../io.ts";
 
 /** What cfssljson writes for each key of the JSON it reads (the first key present wins). */
 const OUTPUTS: { keys: string[]; suffix: string; mode: number; base64?: boolean }[] = [
@@ -31,7 +31,7 @@ export const jsonCommand = flagCommand("portcullis pki", {
     const base = args[0];
     if (!base && !flags.stdout) throw new UsageError("expected a BASE name for the files (or -stdout)");
     const inputPath = flags.f ?? "-";
-    const source = inputPath === "-" ? "stdin" : inputPath;
+    const source = sourceName(inputPath);
     const doc = parseJson((await readInput(inputPath, "JSON")).toString("utf8"), source);
     const fields = flags.bare ? asObject(doc, source) : unwrapResponse(doc, source);
     const outputs: OutputFile[] = [];

@@ -1,11 +1,11 @@
 import { basename, extname } from "node:path";
 import { type Certificate, parseCertificates } from "../../pki/certificate.ts";
-import { inFile, PkiError } from "../../pki/errors.ts";
+import { PkiError } from "../../pki/errors.ts";
 import { parsePrivateKey } from "../../pki/keys.ts";
 import { createPkcs12, uniqueChain } from "../../pki/pkcs12.ts";
 import { type Command, flagCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
-import { readInput, writeFilesAtomically } from "../io.ts";
+import { parseInputFile, readInput, sourceName, writeFilesAtomically } from "../io.ts";
 
 export const PASSWORD_ENV = "PORTCULLIS_P12_PASSWORD";
 
@@ -63,12 +63,12 @@ export const pkcs12Command: Command = flagCommand("portcullis pki", {
     const password = await readPassword(flags.password, flags["password-file"]);
 
     const keyPath = flags.key;
-    const [cert, ...bundled] = (await parseInput(flags.cert, "certificate", (data) =>
+    const [cert, ...bundled] = (await parseInputFile(flags.cert, "certificate", (data) =>
       parseCertificates(data, "cert"),
     )) as [Certificate, ...Certificate[]];
-    const key = await parseInput(keyPath, "private key", (data) => parsePrivateKey(data, "key"));
+    const key = await parseInputFile(keyPath, "private key", (data) => parsePrivateKey(data, "key"));
     const chain = flags.ca
-      ? await parseInput(flags.ca, "chain", (data) => parseCertificates(data, "ca"))
+      ? await parseInputFile(flags.ca, "chain", (data) => parseCertificates(data, "ca"))
       : [];
 
     const chainCerts = uniqueChain(cert, [...bundled, ...chain]);
@@ -121,13 +121,4 @@ async function readPassword(flag: string | undefined, file: string | undefined):
   throw new UsageError(
     `no password: give -password PASS, -password-file FILE or set ${PASSWORD_ENV} (-password "" for none)`,
   );
-}
-
-/** Reads an input file (or stdin) and parses it; a PkiError names the file. */
-function parseInput<T>(path: string, what: string, parse: (data: Buffer) => T): Promise<T> {
-  return inFile(sourceName(path), async () => parse(await readInput(path, what)));
-}
-
-function sourceName(path: string): string {
-  return path === "-" ? "stdin" : path;
 }

@@ -1,10 +1,9 @@
 import { goJson } from "../../pki/certinfo.ts";
 import { parseCsr } from "../../pki/csr.ts";
-import { inFile } from "../../pki/errors.ts";
 import { signCsr } from "../../pki/sign.ts";
 import { flagCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
-import { readInput } from "../io.ts";
+import { parseInputFile } from "../io.ts";
 import { hostnameFlag, loadIssuerFiles, loadProfile, printLine } from "./common.ts";
 
 export const signCommand = flagCommand("portcullis pki", {
@@ -31,9 +30,7 @@ export const signCommand = flagCommand("portcullis pki", {
     const csrPath = flags.csr ?? args[0];
     if (!csrPath || args.length > (flags.csr ? 0 : 1))
       throw new UsageError("expected one CSR file (or -csr FILE)");
-    const csr = await inFile(csrPath === "-" ? "stdin" : csrPath, async () =>
-      parseCsr(await readInput(csrPath, "CSR")),
-    );
+    const csr = await parseInputFile(csrPath, "CSR", (data) => parseCsr(data));
     const [issuer, profile] = await Promise.all([
       loadIssuerFiles(flags.ca, flags["ca-key"]),
       loadProfile(flags.config, flags.profile),
