@@ -1,4 +1,5 @@
-import { PkiError } from "../../pki/errors.ts";
+import { type CsrRequest, parseCsrRequest } from "../../pki/csr.ts";
+import { inFile, PkiError } from "../../pki/errors.ts";
 import { parseHosts, type SubjectAltName } from "../../pki/hosts.ts";
 import { type Issuer, loadIssuer } from "../../pki/issuer.ts";
 import {
@@ -8,7 +9,12 @@ import {
   selectProfile,
 } from "../../pki/profile.ts";
 import { UsageError } from "../errors.ts";
-import { readInput, readJsonFile } from "../io.ts";
+import { readInput, readJsonFile, sourceName } from "../io.ts";
+
+/** Reads a cfssl CSR JSON file (or stdin); a problem names the file and the field. */
+export function readCsrRequest(path: string): Promise<CsrRequest> {
+  return inFile(sourceName(path), async () => parseCsrRequest(await readJsonFile(path, "CSR JSON")));
+}
 
 /** Loads the CA named by `-ca` and `-ca-key`; a problem with either names that file. */
 export async function loadIssuerFiles(

@@ -1,12 +1,17 @@
 import { goJson } from "../../pki/certinfo.ts";
-import { parseCsrRequest } from "../../pki/csr.ts";
-import { inFile } from "../../pki/errors.ts";
 import { parsePrivateKey } from "../../pki/keys.ts";
 import { generateCertificate, initCa } from "../../pki/sign.ts";
 import { flagCommand } from "../command.ts";
 import { UsageError } from "../errors.ts";
-import { parseInputFile, readJsonFile, sourceName } from "../io.ts";
-import { expectArgs, hostnameFlag, loadIssuerFiles, loadProfile, printLine } from "./common.ts";
+import { parseInputFile } from "../io.ts";
+import {
+  expectArgs,
+  hostnameFlag,
+  loadIssuerFiles,
+  loadProfile,
+  printLine,
+  readCsrRequest,
+} from "./common.ts";
 
 export const gencertCommand = flagCommand("portcullis pki", {
   name: "gencert",
@@ -33,9 +38,7 @@ export const gencertCommand = flagCommand("portcullis pki", {
   },
   async run(flags, args) {
     const [csrPath] = expectArgs(args, ["CSRJSON"]) as [string];
-    const request = await inFile(sourceName(csrPath), async () =>
-      parseCsrRequest(await readJsonFile(csrPath, "CSR JSON")),
-    );
+    const request = await readCsrRequest(csrPath);
     if (flags.hostname !== undefined) request.hosts = flags.hostname.split(",");
     if (flags.initca) {
       if (flags.ca)

@@ -1,11 +1,9 @@
 import { goJson } from "../../pki/certinfo.ts";
-import { csrToPem, generateCsr, parseCsrRequest } from "../../pki/csr.ts";
-import { inFile } from "../../pki/errors.ts";
+import { csrToPem, generateCsr } from "../../pki/csr.ts";
 import { exportPrivateKeyPem, generatePrivateKey } from "../../pki/keys.ts";
 import { initCa } from "../../pki/sign.ts";
 import { flagCommand } from "../command.ts";
-import { readJsonFile, sourceName } from "../io.ts";
-import { expectArgs, printLine } from "./common.ts";
+import { expectArgs, printLine, readCsrRequest } from "./common.ts";
 
 export const genkeyCommand = flagCommand("portcullis pki", {
   name: "genkey",
@@ -18,9 +16,7 @@ export const genkeyCommand = flagCommand("portcullis pki", {
   },
   async run(flags, args) {
     const [csrPath] = expectArgs(args, ["CSRJSON"]) as [string];
-    const request = await inFile(sourceName(csrPath), async () =>
-      parseCsrRequest(await readJsonFile(csrPath, "CSR JSON")),
-    );
+    const request = await readCsrRequest(csrPath);
     if (flags.initca) {
       printLine(goJson(await initCa(request)));
       return 0;
