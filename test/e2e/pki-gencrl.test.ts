@@ -286,7 +286,7 @@ test("bad input: one line naming the file or field, exit 1, nothing on stdout", 
   );
   assertFails(
     await gencrl("serials.txt", "ca.pem", "rsa-ca-key.pem"),
-    /^portcullis pki: rsa-ca-key\.pem: (ca-key: )?the CA key does not match the CA certificate \(.*CN=Portcullis Test CA\)\n$/,
+    /^portcullis pki: rsa-ca-key\.pem: the CA key does not match the CA certificate \(.*CN=Portcullis Test CA\)\n$/,
   );
   assertFails(
     await gencrl("serials.txt", "no-ca.pem", "ca-key.pem"),
@@ -294,7 +294,7 @@ test("bad input: one line naming the file or field, exit 1, nothing on stdout", 
   );
   assertFails(
     await gencrl("serials.txt", "ca.pem", "serials.txt"),
-    /serials\.txt: (ca-key: )?not a readable private key/,
+    /serials\.txt: not a readable private key/,
   );
   for (const expiry of ["soon", "0", "-5", "1.5"]) {
     assertFails(
