@@ -1,12 +1,15 @@
 #!/usr/bin/env node
+import { ConfigError } from "../config/errors.ts";
 import { PkiError } from "../pki/errors.ts";
 import { commandGroup } from "./command.ts";
+import { edgeCommand } from "./edge.ts";
 import { UsageError } from "./errors.ts";
 import { pkiCommand } from "./pki/index.ts";
 import { startCommand } from "./start.ts";
 
 const root = commandGroup("", "portcullis", "Portcullis: a self-hosted mutual-TLS edge.", [
   pkiCommand,
+  edgeCommand,
   startCommand,
 ]);
 
@@ -24,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${name}: ${err.message} (run with -h for usage)\n`);
       return 2;
     }
-    if (err instanceof PkiError) {
+    if (err instanceof PkiError || err instanceof ConfigError) {
       process.stderr.write(`${name}: ${err.message}\n`);
       return 1;
     }

@@ -37,6 +37,10 @@ export interface CertOptions {
   issuer?: string;
   /** Default: a random 64-bit serial. */
   serial?: bigint;
+  /** Extension lines added to the profile's, e.g. `subjectAltName=DNS:a.test` or `subjectKeyIdentifier=none`. */
+  extensions?: string;
+  /** The subject is UTF-8 (openssl req -utf8), for non-ASCII names. */
+  utf8?: boolean;
 }
 
 export interface OpensslCert {
@@ -54,9 +58,16 @@ export function makeClientCert(dir: string, name: string, options: CertOptions):
   return issue(dir, name, EXTENSIONS.client, options);
 }
 
-/** A server certificate (extendedKeyUsage serverAuth) for localhost and 127.0.0.1. */
-export function makeServerCert(dir: string, name: string, options: CertOptions): Promise<OpensslCert> {
-  return issue(dir, name, EXTENSIONS.server, options);
+/** A server certificate (extendedKeyUsage serverAuth) for localhost and 127.0.0.1, or for `san` (`DNS:a.test,DNS:b.test`). */
+export function makeServerCert(
+  dir: string,
+  name: string,
+  options: CertOptions & { san?: string },
+): Promise<OpensslCert> {
+  const extensions = options.san
+    ? EXTENSIONS.server.replace(/subjectAltName=.*\n/, `subjectAltName=${options.san}\n`)
+    : EXTENSIONS.server;
+  return issue(dir, name, extensions, options);
 }
 
 /** Runs openssl and asserts that it succeeded. */
@@ -101,10 +112,12 @@ async function issue(
   else await copyFile(join(dir, `${key.sameKeyAs}-key.pem`), join(dir, keyFile));
   const subject = options.subject ?? `/CN=${name}`;
   await openssl(
-    ["req", "-new", "-key", keyFile, "-subj", subject, "-multivalue-rdn", "-out", `${name}.csr`],
+    ["req", "-new", "-key", keyFile, "-subj", subject, "-multivalue-rdn", "-out", `${name}.csr`].concat(
+      options.utf8 ? ["-utf8"] : [],
+    ),
     cwd,
   );
-  await writeFile(join(dir, `${name}.ext`), extensions);
+  await writeFile(join(dir, `${name}.ext`), extensions + (options.extensions ?? ""));
   const signer = options.issuer
     ? ["-CA", `${options.issuer}.pem`, "-CAkey", `${options.issuer}-key.pem`]
     : ["-signkey", keyFile];

@@ -1,0 +1,30 @@
+/** Entry point of a cluster worker process: serves whatever the supervisor sends. */
+import { AggregatorRegistry } from "prom-client";
+import { createEdgeMetrics } from "./metrics.ts";
+import type { FromWorker, ToWorker } from "./supervisor.ts";
+import { createLogger } from "./supervisor.ts";
+import { EdgeWorker } from "./worker.ts";
+
+const metrics = createEdgeMetrics();
+// The supervisor's AggregatorRegistry asks each worker for this registry's metrics over IPC.
+AggregatorRegistry.setRegistries([metrics.registry]);
+let logger = createLogger("info");
+// Several workers bind the same port; the kernel spreads new connections among them.
+const worker = new EdgeWorker({ logger, metrics, reusePort: true });
+
+process.on("message", async (message: ToWorker) => {
+  if (message.type === "shutdown") {
+    await worker.close();
+    logger.flush();
+    process.exit(0);
+  }
+  if (message.type !== "update") return;
+  if (logger.level !== message.update.config.log.level) logger = createLogger(message.update.config.log.level);
+  let reply: FromWorker;
+  try {
+    reply = { type: "applied", id: message.id, version: await worker.apply(message.update) };
+  } catch (err) {
+    reply = { type: "failed", id: message.id, error: (err as Error).message };
+  }
+  process.send?.(reply);
+});
