@@ -2,6 +2,8 @@ import { defaultWorkerCount, startEdge } from "../edge/supervisor.ts";
 import { flagCommand } from "./command.ts";
 import { UsageError } from "./errors.ts";
 
+const STOP_DEADLINE_MS = 15_000;
+
 /** `portcullis edge --config portcullis.yaml [--workers N]`: serves until SIGINT or SIGTERM. */
 export const edgeCommand = flagCommand("portcullis", {
   name: "edge",
@@ -19,11 +21,15 @@ export const edgeCommand = flagCommand("portcullis", {
     const configPath = flags.config ?? "portcullis.yaml";
     const edge = await startEdge({ configPath, workers: flags.workers ?? defaultWorkerCount() });
     await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
     });
+    // In-flight requests get the grace period; a second signal, or a stop that hangs, ends it at once.
+    const force = () => process.exit(0);
+    process.once("SIGINT", force);
+    process.once("SIGTERM", force);
+    setTimeout(force, STOP_DEADLINE_MS).unref();
     await edge.stop();
-    return 0;
+    process.exit(0);
   },
 });

@@ -73,6 +73,7 @@ export const FAILURES = {
   revoked: { code: "certificate_revoked", text: "certificate revoked" },
   crlUnavailable: { code: "crl_unavailable", text: "unable to get certificate CRL" },
   crlExpired: { code: "crl_expired", text: "CRL has expired" },
+  unparsable: { code: "certificate_invalid", text: "certificate could not be parsed" },
 } as const satisfies Record<string, AuthFailure>;
 
 function opensslFailure(code: string): AuthFailure {
@@ -94,9 +95,15 @@ export function connectionAuth(socket: TLSSocket, maxChainDepth: number): Connec
   const cacheKey = fingerprints.join(",");
   let cert = fieldsCache.get(cacheKey);
   if (!cert) {
-    const rootIsSelfSigned = chain.length > 1 && isSelfIssued(chain[chain.length - 1] as DetailedPeerCertificate);
+    const rootIsSelfSigned =
+      chain.length > 1 && isSelfIssued(chain[chain.length - 1] as DetailedPeerCertificate);
     const intermediates = chain.slice(1, rootIsSelfSigned ? -1 : undefined).map((c) => c.raw);
-    cert = certificateFields(peer.raw, intermediates, chain[1]?.raw);
+    try {
+      cert = certificateFields(peer.raw, intermediates, chain[1]?.raw);
+    } catch {
+      // DER that OpenSSL tolerated but a strict reader does not: presented, never trusted.
+      return { ...NOT_PRESENTED, presented: true, failure: FAILURES.unparsable };
+    }
     if (fieldsCache.size >= FIELDS_CACHE_MAX) fieldsCache.clear();
     fieldsCache.set(cacheKey, cert);
   }
@@ -113,8 +120,19 @@ export function connectionAuth(socket: TLSSocket, maxChainDepth: number): Connec
 
 /** The certificate's standing for one request on `host`, under the Snapshot `host` belongs to. */
 export function requestAuth(conn: ConnectionAuth, host: HostRuntime, nowMs: number): RequestAuth {
-  if (!conn.presented || !conn.cert) return NO_REQUEST_AUTH;
+  if (!conn.presented) return NO_REQUEST_AUTH;
   const cert = conn.cert;
+  if (!cert) {
+    const failure = conn.failure ?? FAILURES.unparsable;
+    return {
+      presented: true,
+      verified: false,
+      revoked: false,
+      verify: `FAILED:${failure.text}`,
+      cert,
+      failure,
+    };
+  }
   let failure = conn.failure;
   if (!failure && !conn.chainFingerprints.some((fp) => host.trustedFingerprints.has(fp))) {
     failure = FAILURES.untrusted; // the host's CAs changed since the handshake

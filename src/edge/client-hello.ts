@@ -143,16 +143,16 @@ function scanRecords(data: Buffer, maxBytes: number): ClientHelloParse | number 
         else if (i === 2) h2 = b;
         else if (i === 3) h3 = b;
       }
-      if (got + (available - start) >= 4) {
-        messageEnd = 4 + ((h1 << 16) | (h2 << 8) | h3);
-        if (off + RECORD_HEADER + messageEnd - got > maxBytes) return TOO_LARGE;
-      }
+      if (got + (available - start) >= 4) messageEnd = 4 + ((h1 << 16) | (h2 << 8) | h3);
     }
     // The record that ends the ClientHello must not carry anything after it.
     if (messageEnd >= 0 && length > messageEnd - got) return MALFORMED;
     if (end > maxBytes) return TOO_LARGE;
-    const rest = (messageEnd < 0 ? 4 : messageEnd) - got - length;
-    if (end > n) return rest > 0 ? end + RECORD_HEADER + rest : end;
+    if (end > n) {
+      // Needed: this record, then one more holding the rest (a too-long declared length shows here).
+      const rest = (messageEnd < 0 ? 4 : messageEnd) - got - length;
+      return rest > 0 ? end + RECORD_HEADER + rest : end;
+    }
     fragments.push(data.subarray(start, end));
     got += length;
     off = end;
@@ -223,7 +223,7 @@ function hostName(b: Buffer, start: number, end: number): string | null {
     if (c === 0x2e) {
       if (label === 0) return null;
       label = 0;
-    }
+    } else if (HOST_CHAR[c] === 0 || ++label > 63) return null;
   }
   if (label === 0) return null;
   return b.toString("latin1", start, end).toLowerCase();

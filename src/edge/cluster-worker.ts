@@ -6,7 +6,9 @@ import { createLogger } from "./supervisor.ts";
 import { EdgeWorker } from "./worker.ts";
 
 const metrics = createEdgeMetrics();
-// The supervisor's AggregatorRegistry asks each worker for this registry's metrics over IPC.
+// The supervisor's AggregatorRegistry asks each worker for this registry's metrics over IPC; creating one
+// here is what makes prom-client answer those requests.
+new AggregatorRegistry();
 AggregatorRegistry.setRegistries([metrics.registry]);
 let logger = createLogger("info");
 // Several workers bind the same port; the kernel spreads new connections among them.
@@ -19,7 +21,8 @@ process.on("message", async (message: ToWorker) => {
     process.exit(0);
   }
   if (message.type !== "update") return;
-  if (logger.level !== message.update.config.log.level) logger = createLogger(message.update.config.log.level);
+  if (logger.level !== message.update.config.log.level)
+    logger = createLogger(message.update.config.log.level);
   let reply: FromWorker;
   try {
     reply = { type: "applied", id: message.id, version: await worker.apply(message.update) };

@@ -24,14 +24,20 @@ export type Decision =
   | { kind: "deny"; status: 403; reason: string; host: HostRuntime; mode: MtlsMode; auth: RequestAuth }
   | { kind: "reject"; status: 400 | 421; reason: string };
 
-export function decide(snapshot: Snapshot, conn: ConnectionInfo, request: RequestInfo, nowMs: number): Decision {
+export function decide(
+  snapshot: Snapshot,
+  conn: ConnectionInfo,
+  request: RequestInfo,
+  nowMs: number,
+): Decision {
   const host = snapshot.lookup(conn.serverName);
   if (!host) return { kind: "reject", status: 421, reason: "unknown_host" };
   const authorityName = hostOf(request.authority);
   if (authorityName === null) return { kind: "reject", status: 400, reason: "missing_host" };
   // The request must be for the host whose handshake this connection made: otherwise a connection to a
   // public host (or an HTTP/2 connection coalesced across names) would reach an mTLS host's origin.
-  if (snapshot.lookup(authorityName) !== host) return { kind: "reject", status: 421, reason: "host_mismatch" };
+  if (snapshot.lookup(authorityName) !== host)
+    return { kind: "reject", status: 421, reason: "host_mismatch" };
   const mode = host.modeFor(request.target);
   const auth = requestAuth(conn.auth, host, nowMs);
   if (mode === "enforce" && auth.failure) {

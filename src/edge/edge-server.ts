@@ -127,7 +127,9 @@ export class EdgeServer {
     server.setTimeout(limits.keepAliveTimeoutMs);
     server.on("secureConnection", (socket: EdgeSocket) => this.#secured(socket, requestCert));
     server.on("request", (req: EdgeRequest, res: EdgeResponse) => this.#request(req, res));
-    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#upgrade(req, socket, head),
+    );
     server.on("tlsClientError", (err: Error & { code?: string }) => {
       this.#metrics.handshakes.inc({ host: "", result: "error" });
       this.#logger.debug({ event: "tls_error", code: err.code, err: err.message }, "TLS handshake failed");
@@ -200,7 +202,8 @@ export class EdgeServer {
     let state = socket[kState];
     if (!state) {
       const peeked = socket._parent?.[kServerName];
-      const serverName = peeked !== undefined ? peeked : typeof socket.servername === "string" ? socket.servername : null;
+      const serverName =
+        peeked !== undefined ? peeked : typeof socket.servername === "string" ? socket.servername : null;
       const host = this.#snapshot.lookup(serverName);
       const auth = connectionAuth(socket, host?.config.mtls.maxChainDepth ?? 0);
       state = { serverName, auth };
@@ -231,7 +234,8 @@ export class EdgeServer {
       return;
     }
     const { host, auth } = decision;
-    const authority = (req.httpVersionMajor === 2 ? (req as Http2ServerRequest).authority : req.headers.host) ?? "";
+    const authority =
+      (req.httpVersionMajor === 2 ? (req as Http2ServerRequest).authority : req.headers.host) ?? "";
     const headers = originRequestHeaders(req.headers, host, auth, req.socket.remoteAddress ?? "", authority);
     const started = performance.now();
     const failure = await proxyRequest(req, res, host, headers);
@@ -258,7 +262,13 @@ export class EdgeServer {
       return;
     }
     const { host, auth } = decision;
-    const headers = originRequestHeaders(req.headers, host, auth, req.socket.remoteAddress ?? "", req.headers.host ?? "");
+    const headers = originRequestHeaders(
+      req.headers,
+      host,
+      auth,
+      req.socket.remoteAddress ?? "",
+      req.headers.host ?? "",
+    );
     const failure = await proxyUpgrade(req, socket, head, host, headers);
     if (failure) {
       this.#upstreamFailed(host.name, failure);
@@ -277,7 +287,10 @@ export class EdgeServer {
   #answer(req: EdgeRequest, res: EdgeResponse, status: number, reason: string): void {
     const answer = edgeAnswer(status, reason, req.headers);
     (res as ServerResponse)
-      .writeHead(answer.status, { ...answer.headers, "content-length": String(Buffer.byteLength(answer.body)) })
+      .writeHead(answer.status, {
+        ...answer.headers,
+        "content-length": String(Buffer.byteLength(answer.body)),
+      })
       .end(answer.body);
   }
 
@@ -287,7 +300,12 @@ export class EdgeServer {
       const result = decision.status === 421 ? "misdirected" : "bad_request";
       this.#metrics.requests.inc({ host: "", result });
       this.#logger.info(
-        { event: "request_rejected", status: decision.status, reason: decision.reason, authority: req.headers.host },
+        {
+          event: "request_rejected",
+          status: decision.status,
+          reason: decision.reason,
+          authority: req.headers.host,
+        },
         "request rejected",
       );
       return;
@@ -299,7 +317,10 @@ export class EdgeServer {
       this.#metrics.verificationFailures.inc({ host: host.name, reason: auth.failure.code });
     }
     if (!host.requestsCert) return;
-    this.#logger.info(mtlsEvent(req, decision.kind === "deny" ? 403 : 0, host.name, mode, auth), "mtls decision");
+    this.#logger.info(
+      mtlsEvent(req, decision.kind === "deny" ? 403 : 0, host.name, mode, auth),
+      "mtls decision",
+    );
   }
 }
 
@@ -335,11 +356,19 @@ function redirectToHttps(req: IncomingMessage, res: ServerResponse, httpsPort: n
   }
   const port = httpsPort === 443 ? "" : `:${httpsPort}`;
   const location = `https://${host}${port}${req.url ?? "/"}`;
-  res.writeHead(req.method === "GET" || req.method === "HEAD" ? 301 : 308, { location, "content-length": "0" });
+  res.writeHead(req.method === "GET" || req.method === "HEAD" ? 301 : 308, {
+    location,
+    "content-length": "0",
+  });
   res.end();
 }
 
-function listenOn(server: net.Server, host: string, port: number, reusePort: boolean): Promise<net.AddressInfo> {
+function listenOn(
+  server: net.Server,
+  host: string,
+  port: number,
+  reusePort: boolean,
+): Promise<net.AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen({ host, port, reusePort, exclusive: true }, () => {

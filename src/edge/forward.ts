@@ -56,7 +56,7 @@ function trustedCert(auth: ClientAuth): CertificateFields | null {
 const PRINTABLE = /^[\x20-\x7e]*$/;
 
 /** Percent-encodes every character outside printable ASCII (and so CR and LF). */
-export function headerText(s: string): string {
+function headerText(s: string): string {
   if (PRINTABLE.test(s)) return s;
   return s.toWellFormed().replace(/[^\x20-\x7e]/gu, (ch) => {
     const code = ch.codePointAt(0) as number;

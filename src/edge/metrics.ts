@@ -1,4 +1,7 @@
-/** The edge's Prometheus metrics. One registry per process; the supervisor aggregates across workers. */
+/**
+ * The edge's Prometheus metrics, in two registries that never share a name: the workers' (traffic) and the
+ * supervisor's (config, CRLs). With several worker processes the supervisor sums the workers' over IPC.
+ */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface EdgeMetrics {
@@ -7,11 +10,15 @@ export interface EdgeMetrics {
   requests: Counter<"host" | "result">;
   verificationFailures: Counter<"host" | "reason">;
   upstreamSeconds: Histogram<"host">;
+  snapshotVersion: Gauge;
+}
+
+export interface SupervisorMetrics {
+  registry: Registry;
   crlEntries: Gauge<"source">;
   crlAgeSeconds: Gauge<"source">;
   crlStale: Gauge<"source">;
   crlFetchErrors: Counter<"source">;
-  snapshotVersion: Gauge;
   configReloads: Counter<"result">;
 }
 
@@ -45,6 +52,20 @@ export function createEdgeMetrics(): EdgeMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
+    snapshotVersion: new Gauge({
+      name: "portcullis_snapshot_version",
+      help: "Version of the Snapshot being served (the oldest across workers)",
+      aggregator: "min",
+      registers,
+    }),
+  };
+}
+
+export function createSupervisorMetrics(): SupervisorMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
     crlEntries: new Gauge({
       name: "portcullis_crl_entries",
       help: "Revoked serials in each CRL source's last good copy",
@@ -67,11 +88,6 @@ export function createEdgeMetrics(): EdgeMetrics {
       name: "portcullis_crl_fetch_errors_total",
       help: "Failed CRL fetches or reads",
       labelNames: ["source"],
-      registers,
-    }),
-    snapshotVersion: new Gauge({
-      name: "portcullis_snapshot_version",
-      help: "Version of the Snapshot being served",
       registers,
     }),
     configReloads: new Counter({

@@ -14,7 +14,10 @@ export function stricterMode(a: MtlsMode, b: MtlsMode): MtlsMode {
  * (`/admin` covers `/admin` and `/admin/x`, not `/administrator`); the longest prefix wins. A path with an
  * encoded slash or backslash may mean another path to the origin, so it gets the strictest mode in play.
  */
-export function compilePathModes(hostMode: MtlsMode, rules: readonly PathRule[]): (target: string) => MtlsMode {
+export function compilePathModes(
+  hostMode: MtlsMode,
+  rules: readonly PathRule[],
+): (target: string) => MtlsMode {
   if (rules.length === 0) return () => hostMode;
   const sorted = [...rules].sort((a, b) => b.prefix.length - a.prefix.length);
   const strictest = rules.reduce((mode, rule) => stricterMode(mode, rule.mode), hostMode);

@@ -8,8 +8,8 @@ import type { Duplex } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { errors as undiciErrors } from "undici";
 import type { HostRuntime } from "../snapshot/snapshot.ts";
-import type { ClientAuth } from "./identity.ts";
 import { ALL_IDENTITY_HEADERS } from "./forward.ts";
+import type { ClientAuth } from "./identity.ts";
 
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
 export type EdgeResponse = ServerResponse | Http2ServerResponse;

@@ -16,7 +16,7 @@ import { loadEdgeConfig } from "../config/load.ts";
 import type { EdgeConfig } from "../config/types.ts";
 import { CrlManager, sourceKey } from "../revocation/index.ts";
 import { compileSnapshot } from "../snapshot/snapshot.ts";
-import { createEdgeMetrics, type EdgeMetrics } from "./metrics.ts";
+import { createEdgeMetrics, createSupervisorMetrics, type SupervisorMetrics } from "./metrics.ts";
 import { type EdgeUpdate, EdgeWorker } from "./worker.ts";
 
 export interface EdgeOptions {
@@ -26,7 +26,9 @@ export interface EdgeOptions {
 
 /** Messages between the supervisor and cluster workers. */
 type ToWorker = { type: "update"; id: number; update: EdgeUpdate } | { type: "shutdown" };
-type FromWorker = { type: "applied"; id: number; version: number } | { type: "failed"; id: number; error: string };
+type FromWorker =
+  | { type: "applied"; id: number; version: number }
+  | { type: "failed"; id: number; error: string };
 
 export function defaultWorkerCount(): number {
   return availableParallelism();
@@ -40,8 +42,7 @@ export function createLogger(level: string): Logger {
 export async function startEdge(options: EdgeOptions): Promise<{ stop: () => Promise<void> }> {
   const config = await loadEdgeConfig(options.configPath);
   const logger = createLogger(config.log.level);
-  const metrics = createEdgeMetrics();
-  const supervisor = new Supervisor(options, config, logger, metrics);
+  const supervisor = new Supervisor(options, config, logger, createSupervisorMetrics());
   await supervisor.start();
   return { stop: () => supervisor.stop() };
 }
@@ -51,7 +52,9 @@ class Supervisor {
   #crls: CrlManager;
   readonly #options: EdgeOptions;
   readonly #logger: Logger;
-  readonly #metrics: EdgeMetrics;
+  readonly #metrics: SupervisorMetrics;
+  /** The in-process worker's metrics, when there are no worker processes. */
+  readonly #localMetrics = createEdgeMetrics();
   readonly #targets: WorkerTarget[] = [];
   #admin: http.Server | undefined;
   #ready = false;
@@ -59,7 +62,7 @@ class Supervisor {
   #stopWatching: (() => void) | undefined;
   readonly #onHangup = () => this.reload("SIGHUP");
 
-  constructor(options: EdgeOptions, config: EdgeConfig, logger: Logger, metrics: EdgeMetrics) {
+  constructor(options: EdgeOptions, config: EdgeConfig, logger: Logger, metrics: SupervisorMetrics) {
     this.#options = options;
     this.#config = config;
     this.#logger = logger;
@@ -73,7 +76,7 @@ class Supervisor {
     const count = Math.max(1, this.#options.workers);
     for (let i = 0; i < count; i++) {
       this.#targets.push(
-        count === 1 ? new LocalTarget(this.#logger, this.#metrics) : new ClusterTarget(this.#logger),
+        count === 1 ? new LocalTarget(this.#logger, this.#localMetrics) : new ClusterTarget(this.#logger),
       );
     }
     await this.#broadcast();
@@ -139,7 +142,12 @@ class Supervisor {
     const manager = new CrlManager({
       dataDir: config.dataDir,
       refreshIntervalMs: config.crlRefreshIntervalMs,
-      log: (level, msg, fields) => this.#logger[level]({ event: "crl", ...fields }, msg),
+      log: (level, msg, fields) => {
+        this.#logger[level]({ event: "crl", ...fields }, msg);
+        const source = (fields as { source?: string }).source;
+        if (level !== "info" && source)
+          this.#metrics.crlFetchErrors.inc({ source: source.replace(/^(file|url):/, "") });
+      },
     });
     manager.on("change", () => {
       if (manager !== this.#crls) return;
@@ -181,14 +189,15 @@ class Supervisor {
         const status = this.#crls.status().get(sourceKey(source));
         if (!status?.ok) {
           this.#metrics.crlStale.set({ source: label }, 1);
-          this.#metrics.crlFetchErrors.inc({ source: label });
           continue;
         }
         const { crl } = status;
         this.#metrics.crlEntries.set({ source: label }, crl.serials.size);
         this.#metrics.crlAgeSeconds.set({ source: label }, Math.round((now - crl.thisUpdateMs) / 1000));
-        this.#metrics.crlStale.set({ source: label }, crl.nextUpdateMs !== null && now > crl.nextUpdateMs ? 1 : 0);
-        if (status.lastError) this.#metrics.crlFetchErrors.inc({ source: label });
+        this.#metrics.crlStale.set(
+          { source: label },
+          crl.nextUpdateMs !== null && now > crl.nextUpdateMs ? 1 : 0,
+        );
       }
     }
   }
@@ -196,7 +205,9 @@ class Supervisor {
   async #startAdmin(): Promise<http.Server | undefined> {
     const address = this.#config.admin;
     if (!address) return undefined;
-    const clusterRegistry = this.#targets.some((t) => t instanceof ClusterTarget) ? new AggregatorRegistry() : null;
+    const clusterRegistry = this.#targets.some((t) => t instanceof ClusterTarget)
+      ? new AggregatorRegistry()
+      : null;
     const server = http.createServer(async (req, res) => {
       const path = (req.url ?? "/").split("?")[0];
       if (path === "/healthz") return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
@@ -209,7 +220,9 @@ class Supervisor {
       if (path === "/metrics") {
         this.#recordCrlMetrics();
         const own = await this.#metrics.registry.metrics();
-        const workers = clusterRegistry ? await clusterRegistry.clusterMetrics().catch(() => "") : "";
+        const workers = clusterRegistry
+          ? await clusterRegistry.clusterMetrics().catch(() => "")
+          : await this.#localMetrics.registry.metrics();
         return void res
           .writeHead(200, { "content-type": this.#metrics.registry.contentType })
           .end(`${own}\n${workers}`);
@@ -234,7 +247,7 @@ interface WorkerTarget {
 class LocalTarget implements WorkerTarget {
   ready = false;
   readonly #worker: EdgeWorker;
-  constructor(logger: Logger, metrics: EdgeMetrics) {
+  constructor(logger: Logger, metrics: ReturnType<typeof createEdgeMetrics>) {
     this.#worker = new EdgeWorker({ logger, metrics, reusePort: false });
   }
   async apply(update: EdgeUpdate): Promise<void> {
@@ -255,7 +268,10 @@ class ClusterTarget implements WorkerTarget {
 
   constructor(logger: Logger) {
     // Map and Set (CRL serials) cross the IPC channel as they are.
-    cluster.setupPrimary({ serialization: "advanced", exec: new URL("./cluster-worker.ts", import.meta.url).pathname });
+    cluster.setupPrimary({
+      serialization: "advanced",
+      exec: new URL("./cluster-worker.ts", import.meta.url).pathname,
+    });
     this.#worker = cluster.fork();
     this.#worker.on("message", (message: FromWorker) => {
       const pending = this.#pending.get(message.id);

@@ -57,6 +57,8 @@ export class EdgeWorker {
 
   async close(graceMs?: number): Promise<void> {
     await this.#server?.close(graceMs);
-    await Promise.all([...this.#caches.origins.values()].map((pool) => pool.dispatcher.close().catch(() => {})));
+    await Promise.all(
+      [...this.#caches.origins.values()].map((pool) => pool.dispatcher.close().catch(() => {})),
+    );
   }
 }

@@ -6,9 +6,9 @@ import { constants, createHash, X509Certificate } from "node:crypto";
 import tls from "node:tls";
 import type { CrlSource, EdgeConfig, HostConfig, MtlsMode } from "../config/types.ts";
 import { compileForwarder, type Forwarder } from "../edge/forward.ts";
+import { type OriginPool, originPool } from "../edge/origin-pool.ts";
 import { compilePathModes } from "../edge/paths.ts";
 import { type CrlStatus, sourceKey } from "../revocation/index.ts";
-import { type OriginPool, originPool } from "../edge/origin-pool.ts";
 
 /** What revocation knows for one host: revoked serials per issuing CA, and when each list goes stale. */
 export interface HostRevocation {

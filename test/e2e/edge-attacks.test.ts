@@ -3,13 +3,12 @@
  * each must fail here, driven by real clients, and none may take the edge down.
  */
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import http2 from "node:http2";
 import https from "node:https";
 import net from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { readFile } from "node:fs/promises";
 import {
   clientCertArgs,
   curlEdge,
@@ -47,8 +46,8 @@ describe("edge: attacks", { skip }, () => {
     edge = await startEdgeProcess(
       dir,
       `
-listen: { https: "127.0.0.1:\${HTTPS}" }
-admin: "127.0.0.1:\${ADMIN}"
+listen: { https: "127.0.0.1:{{HTTPS}}" }
+admin: "127.0.0.1:{{ADMIN}}"
 limits: { client_hello_timeout: 1s, handshake_timeout: 2s }
 hostnames:
   - hostname: api.example.test
@@ -100,7 +99,10 @@ hostnames:
 
     test(`resumption ${version}: a session from a public host does not open the mTLS host`, async () => {
       const session = join(dir, `public${version}.sess`);
-      await sClient([version, "-servername", "public.example.test", "-sess_out", session], "public.example.test");
+      await sClient(
+        [version, "-servername", "public.example.test", "-sess_out", session],
+        "public.example.test",
+      );
       const second = await sClient([version, "-servername", "api.example.test", "-sess_in", session]);
       assert.doesNotMatch(second, /^Reused,/m);
       assert.match(second, /HTTP\/1.1 403/);
@@ -109,7 +111,14 @@ hostnames:
     test(`resumption ${version}: a session made with a valid certificate is not resumed without one`, async () => {
       const session = join(dir, `cert${version}.sess`);
       const certArgs = ["-cert", pki.client.cert, "-key", pki.client.key];
-      const first = await sClient([version, "-servername", "api.example.test", ...certArgs, "-sess_out", session]);
+      const first = await sClient([
+        version,
+        "-servername",
+        "api.example.test",
+        ...certArgs,
+        "-sess_out",
+        session,
+      ]);
       assert.match(first, /HTTP\/1.1 200/);
       const second = await sClient([version, "-servername", "api.example.test", "-sess_in", session]);
       assert.doesNotMatch(second, /^Reused,/m);
@@ -161,14 +170,20 @@ hostnames:
       ...clientCertArgs(pki.client),
     ]);
     assert.equal(toPublic.status, 421);
-    const toMtls = await curlEdge(pki, edge.port, "https://public.example.test/", ["-H", "Host: api.example.test"]);
+    const toMtls = await curlEdge(pki, edge.port, "https://public.example.test/", [
+      "-H",
+      "Host: api.example.test",
+    ]);
     assert.equal(toMtls.status, 421);
     assert.equal(toMtls.headers["x-portcullis-reason"], "host_mismatch");
   });
 
   test("HTTP/2 coalescing: a connection made for the public host cannot reach the mTLS host", async () => {
     const ca = await readFile(pki.serverCa);
-    const session = http2.connect(`https://127.0.0.1:${edge.port}`, { ca, servername: "public.example.test" });
+    const session = http2.connect(`https://127.0.0.1:${edge.port}`, {
+      ca,
+      servername: "public.example.test",
+    });
     const status = (authority: string) =>
       new Promise<number>((resolve, reject) => {
         const stream = session.request({ ":path": "/", ":authority": authority });
@@ -192,7 +207,7 @@ hostnames:
       "Cf-Client-Cert-Der-Base64: AAAA",
       "CLIENT-CERT: :AAAA:",
       "Client-Cert-Chain: :AAAA:",
-      "X-Forwarded-Client-Cert: Hash=00;Subject=\"CN=admin\"",
+      'X-Forwarded-Client-Cert: Hash=00;Subject="CN=admin"',
       "x-ssl-client-verify: SUCCESS",
       "X-SSL-Client-S-DN: CN=admin",
       "X-Forwarded-Tls-Client-Cert: AAAA",
@@ -200,7 +215,12 @@ hostnames:
       "X-Forwarded-For: 10.0.0.1",
       "Forwarded: for=10.0.0.1",
     ];
-    const res = await curlEdge(pki, edge.port, "https://open.example.test/", spoofed.flatMap((h) => ["-H", h]));
+    const res = await curlEdge(
+      pki,
+      edge.port,
+      "https://open.example.test/",
+      spoofed.flatMap((h) => ["-H", h]),
+    );
     assert.equal(res.status, 200);
     const seen = origin.last()?.headers ?? {};
     assert.equal(seen["cf-cert-presented"], "false");
@@ -220,7 +240,7 @@ hostnames:
       assert.equal(seen[name], undefined, `${name} must not reach the origin`);
     }
     assert.equal(seen["x-forwarded-for"], "127.0.0.1");
-    assert.equal(seen.forwarded, 'for=127.0.0.1;proto=https;host="open.example.test:' + edge.port + '"');
+    assert.equal(seen.forwarded, `for=127.0.0.1;proto=https;host="open.example.test:${edge.port}"`);
   });
 
   test("a ClientHello fragmented into 1-byte records and split TCP segments still gets the mTLS host", async () => {
@@ -279,10 +299,15 @@ hostnames:
         (_, i) => `DNS:host-${i}.padding.example.test`,
       ).join(",")}\n`,
     );
-    await openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "big-key.pem"], {
+    await openssl(
+      ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "big-key.pem"],
+      {
+        cwd: dir,
+      },
+    );
+    await openssl(["req", "-new", "-key", "big-key.pem", "-subj", "/CN=big", "-out", "big.csr"], {
       cwd: dir,
     });
-    await openssl(["req", "-new", "-key", "big-key.pem", "-subj", "/CN=big", "-out", "big.csr"], { cwd: dir });
     await openssl(
       ["x509", "-req", "-in", "big.csr", "-CA", "client-ca.pem", "-CAkey", "client-ca-key.pem"].concat([
         "-days",
@@ -345,7 +370,9 @@ hostnames:
  * A TCP proxy that re-frames the client's first TLS record (the ClientHello) as one TLS record per byte,
  * each written as its own TCP segment, and passes everything else through untouched.
  */
-async function fragmentingProxy(target: number): Promise<{ port: number; fragments(): number; stop(): void }> {
+async function fragmentingProxy(
+  target: number,
+): Promise<{ port: number; fragments(): number; stop(): void }> {
   let fragments = 0;
   const server = net.createServer((client) => {
     client.setNoDelay(true);

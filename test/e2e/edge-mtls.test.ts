@@ -41,8 +41,8 @@ describe("edge: mTLS modes", { skip }, () => {
     edge = await startEdgeProcess(
       dir,
       `
-listen: { https: "127.0.0.1:\${HTTPS}" }
-admin: "127.0.0.1:\${ADMIN}"
+listen: { https: "127.0.0.1:{{HTTPS}}" }
+admin: "127.0.0.1:{{ADMIN}}"
 hostnames:
   - hostname: api.example.test
     ${tls}
@@ -73,7 +73,12 @@ hostnames:
   });
 
   test("enforce: a valid certificate reaches the origin, which learns who the client is", async () => {
-    const res = await curlEdge(pki, edge.port, "https://api.example.test/hello?x=1", clientCertArgs(pki.client));
+    const res = await curlEdge(
+      pki,
+      edge.port,
+      "https://api.example.test/hello?x=1",
+      clientCertArgs(pki.client),
+    );
     assert.equal(res.status, 200, res.body);
     const seen = origin.last();
     assert.equal(seen?.url, "/hello?x=1");
@@ -81,7 +86,15 @@ hostnames:
     assert.equal(seen?.headers["cf-cert-presented"], "true");
     assert.equal(seen?.headers["cf-cert-verified"], "true");
     assert.equal(seen?.headers["cf-cert-revoked"], "false");
-    const subject = await openssl(["x509", "-in", pki.client.cert, "-noout", "-subject", "-nameopt", "RFC2253"]);
+    const subject = await openssl([
+      "x509",
+      "-in",
+      pki.client.cert,
+      "-noout",
+      "-subject",
+      "-nameopt",
+      "RFC2253",
+    ]);
     assert.equal(seen?.headers["cf-cert-subject-dn"], subject.stdout.replace(/^subject=/, "").trim());
     const der = await openssl(["x509", "-in", pki.client.cert, "-outform", "DER"]);
     assert.equal(seen?.headers["client-cert"], `:${der.raw.toString("base64")}:`);
@@ -90,7 +103,10 @@ hostnames:
   });
 
   test("enforce: no certificate → 403 with a reason, JSON or HTML by Accept", async () => {
-    const json = await curlEdge(pki, edge.port, "https://api.example.test/", ["-H", "Accept: application/json"]);
+    const json = await curlEdge(pki, edge.port, "https://api.example.test/", [
+      "-H",
+      "Accept: application/json",
+    ]);
     assert.equal(json.status, 403);
     assert.equal(JSON.parse(json.body).error.reason, "no_client_certificate");
     const html = await curlEdge(pki, edge.port, "https://api.example.test/", ["-H", "Accept: text/html"]);
@@ -109,8 +125,12 @@ hostnames:
     const res = await curlEdge(pki, edge.port, "https://api.example.test/", clientCertArgs(revoked));
     assert.equal(res.status, 403);
     assert.equal(res.headers["x-portcullis-reason"], "certificate_revoked");
-    const serial = (await openssl(["x509", "-in", revoked.cert, "-noout", "-serial"])).stdout.trim().split("=")[1];
-    const event = await edge.waitForLog((l) => l.event === "mtls_decision" && l.reason === "certificate_revoked");
+    const serial = (await openssl(["x509", "-in", revoked.cert, "-noout", "-serial"])).stdout
+      .trim()
+      .split("=")[1];
+    const event = await edge.waitForLog(
+      (l) => l.event === "mtls_decision" && l.reason === "certificate_revoked",
+    );
     assert.equal(event.serial, serial);
     assert.equal(event.action, "deny");
     assert.equal(event.host, "api.example.test");
@@ -177,7 +197,10 @@ hostnames:
     const res = await fetch(`http://127.0.0.1:${edge.adminPort}/metrics`);
     const text = await res.text();
     assert.match(text, /portcullis_requests_total\{host="api.example.test",result="denied"\} \d+/);
-    assert.match(text, /portcullis_client_cert_failures_total\{host="api.example.test",reason="certificate_revoked"\}/);
+    assert.match(
+      text,
+      /portcullis_client_cert_failures_total\{host="api.example.test",reason="certificate_revoked"\}/,
+    );
     assert.match(text, /portcullis_crl_entries\{source="[^"]*client-ca.crl"\} 1/);
     assert.equal((await fetch(`http://127.0.0.1:${edge.adminPort}/readyz`)).status, 200);
     assert.equal((await fetch(`http://127.0.0.1:${edge.adminPort}/healthz`)).status, 200);

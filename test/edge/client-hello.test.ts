@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { duplexPair } from "node:stream";
-import { after, before, describe, test } from "node:test";
+import { after, afterEach, before, describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import * as tls from "node:tls";
 import {
@@ -598,6 +598,12 @@ describe("tlsAlert", peers, () => {
 // ---------------------------------------------------------------------------------------------------
 // readClientHello on real sockets.
 
+/** A socket test that waits forever for something that never comes fails instead. */
+const HANGS_FAIL = { timeout: 30_000 };
+
+/** Sockets and servers a readClientHello test opened: closed after each test, even a failed one. */
+const opened: (() => void)[] = [];
+
 interface Read {
   socket: Socket;
   result: ReadClientHelloResult;
@@ -610,7 +616,6 @@ interface Read {
 interface Edge {
   port: number;
   next(): Promise<Read>;
-  close(): void;
 }
 
 /** A TCP listener that runs readClientHello on every connection, then `handoff` (if given). */
@@ -633,6 +638,10 @@ async function startEdge(
     );
   });
   const port = await listen(server);
+  opened.push(() => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+  });
   return {
     port,
     async next() {
@@ -642,10 +651,6 @@ async function startEdge(
         await delay(5);
       }
     },
-    close() {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    },
   };
 }
 
@@ -653,6 +658,7 @@ async function tcpClient(port: number): Promise<Socket> {
   const socket = connect(port, "127.0.0.1");
   socket.setNoDelay(true);
   socket.on("error", () => {});
+  opened.push(() => socket.destroy());
   await once(socket, "connect");
   return socket;
 }
@@ -668,6 +674,7 @@ function fragmentingTlsClient(
   const [clientSide, relaySide] = duplexPair();
   const tcp = connect(port, "127.0.0.1");
   tcp.setNoDelay(true);
+  opened.push(() => tcp.destroy());
   let queue = Promise.resolve();
   const send = (f: () => void | Promise<void>) => {
     queue = queue.then(f);
@@ -728,32 +735,37 @@ describe("readClientHello on a real socket", peers, () => {
     helloBytes = await capture(sClient("-servername", "x.test", "-alpn", "h2,http/1.1"));
   });
   after(() => dir.cleanup());
-
-  test("a hello in slow TCP fragments of 1-byte records: read whole, nothing consumed after it", async () => {
-    const edge = await startEdge({ maxBytes: CAP, timeoutMs: 10_000 });
-    const client = await tcpClient(edge.port);
-    const sent = oneByteRecords(helloBytes);
-    let lastWrite = 0;
-    for (const piece of chunks(sent, 8, prng(3))) {
-      await delay(40);
-      client.write(piece);
-      lastWrite = performance.now();
-    }
-    const read = await edge.next();
-    assert.deepEqual(read.result, complete("x.test", ["h2", "http/1.1"]));
-    assert.ok(read.at >= lastWrite, "not complete before the last fragment");
-    assert.ok(read.bytes.equals(sent), "every byte read is handed back");
-    assert.equal(read.socket.isPaused(), true);
-    assert.equal(read.socket.listenerCount("data"), 0);
-    // What arrives next stays in the socket for the TLS server.
-    client.write("next");
-    await delay(100);
-    assert.equal(read.socket.read()?.toString(), "next");
-    client.destroy();
-    edge.close();
+  afterEach(() => {
+    for (const close of opened.splice(0)) close();
   });
 
-  test("bytes that arrive with the hello are handed back too", async () => {
+  test(
+    "a hello in slow TCP fragments of 1-byte records: read whole, nothing consumed after it",
+    HANGS_FAIL,
+    async () => {
+      const edge = await startEdge({ maxBytes: CAP, timeoutMs: 10_000 });
+      const client = await tcpClient(edge.port);
+      const sent = oneByteRecords(helloBytes);
+      let lastWrite = 0;
+      for (const piece of chunks(sent, 8, prng(3))) {
+        await delay(40);
+        client.write(piece);
+        lastWrite = performance.now();
+      }
+      const read = await edge.next();
+      assert.deepEqual(read.result, complete("x.test", ["h2", "http/1.1"]));
+      assert.ok(read.at >= lastWrite, "not complete before the last fragment");
+      assert.ok(read.bytes.equals(sent), "every byte read is handed back");
+      assert.equal(read.socket.isPaused(), true);
+      assert.equal(read.socket.listenerCount("data"), 0);
+      // What arrives next stays in the socket for the TLS server.
+      client.write("next");
+      await delay(100);
+      assert.equal(read.socket.read()?.toString(), "next");
+    },
+  );
+
+  test("bytes that arrive with the hello are handed back too", HANGS_FAIL, async () => {
     const edge = await startEdge({ maxBytes: CAP, timeoutMs: 10_000 });
     const client = await tcpClient(edge.port);
     const sent = Buffer.concat([helloBytes, record(latin1("early"), 23, 0x0303)]);
@@ -761,13 +773,11 @@ describe("readClientHello on a real socket", peers, () => {
     const read = await edge.next();
     assert.deepEqual(read.result, complete("x.test", ["h2", "http/1.1"]));
     assert.ok(read.bytes.equals(sent));
-    client.destroy();
-    edge.close();
   });
 
-  test("timeout: a client that sends nothing, or half a hello, and then waits", async () => {
+  test("timeout: a client that sends nothing, or half a hello, and then waits", HANGS_FAIL, async () => {
     const edge = await startEdge({ maxBytes: CAP, timeoutMs: 300 });
-    const silent = await tcpClient(edge.port);
+    await tcpClient(edge.port); // connects, sends nothing
     const quiet = await edge.next();
     assert.deepEqual(quiet.result, { kind: "timeout" });
     assert.equal(quiet.bytes.length, 0);
@@ -781,12 +791,9 @@ describe("readClientHello on a real socket", peers, () => {
     partial.socket.end(tlsAlert(ALERT.handshakeFailure));
     const [answer] = (await once(half, "data")) as [Buffer];
     assert.deepEqual([...answer], [21, 3, 3, 0, 2, 2, 40]);
-    silent.destroy();
-    half.destroy();
-    edge.close();
   });
 
-  test("closed: the client ends or resets mid-hello, or the socket is already gone", async () => {
+  test("closed: the client ends or resets mid-hello, or the socket is already gone", HANGS_FAIL, async () => {
     const edge = await startEdge({ maxBytes: CAP, timeoutMs: 10_000 });
     const ending = await tcpClient(edge.port);
     ending.end(helloBytes.subarray(0, 50));
@@ -802,7 +809,34 @@ describe("readClientHello on a real socket", peers, () => {
     const reset = await edge.next();
     assert.deepEqual(reset.result, { kind: "closed" });
     assert.ok(reset.ms < 5000);
-    edge.close();
+
+    // A listener that pauses sockets and allows half-open ones: reading resumes the socket, and the
+    // client's half-close ends the read (the socket itself would stay open).
+    const halfOpen = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    opened.push(() => halfOpen.close());
+    const halfAccepted = once(halfOpen, "connection");
+    const halfClient = await tcpClient(await listen(halfOpen));
+    const [halfSocket] = (await halfAccepted) as [Socket];
+    opened.push(() => halfSocket.destroy());
+    const halfRead = readClientHello(halfSocket, { maxBytes: CAP, timeoutMs: 10_000 });
+    halfClient.end(helloBytes.subarray(0, 10));
+    const halfClosed = await halfRead;
+    assert.deepEqual(halfClosed.result, { kind: "closed" });
+    assert.ok(halfClosed.bytes.equals(helloBytes.subarray(0, 10)));
+
+    // The owner destroys the socket while the hello is being read.
+    const server = createServer();
+    opened.push(() => server.close());
+    const accepted = once(server, "connection");
+    const owner = await tcpClient(await listen(server));
+    const [socket] = (await accepted) as [Socket];
+    const reading = readClientHello(socket, { maxBytes: CAP, timeoutMs: 10_000 });
+    owner.write(helloBytes.subarray(0, 10));
+    await delay(50);
+    socket.destroy();
+    const destroyed = await reading;
+    assert.deepEqual(destroyed.result, { kind: "closed" });
+    assert.ok(destroyed.bytes.equals(helloBytes.subarray(0, 10)));
 
     const gone = connect(1, "127.0.0.1");
     gone.on("error", () => {});
@@ -813,7 +847,7 @@ describe("readClientHello on a real socket", peers, () => {
     });
   });
 
-  test("errors answer at once: plain HTTP from curl, a hello over the cap", async () => {
+  test("errors answer at once: plain HTTP from curl, a hello over the cap", HANGS_FAIL, async () => {
     const edge = await startEdge({ maxBytes: 1000, timeoutMs: 10_000 });
     const curl = run("curl", ["-s", "--max-time", "5", `http://127.0.0.1:${edge.port}/`]);
     const http = await edge.next();
@@ -825,80 +859,81 @@ describe("readClientHello on a real socket", peers, () => {
     client.write(oneByteRecords(helloBytes));
     const large = await edge.next();
     assert.deepEqual(large.result, { kind: "error", reason: "too_large" });
-    client.destroy();
-    edge.close();
   });
 
-  test("after unshift, a real tls.Server completes the handshake with openssl, curl and a fragmenting Node client", async () => {
-    const served: { servername: unknown; alpn: unknown }[] = [];
-    const tlsServer = tls.createServer({ ...serverCert, ALPNProtocols: ["http/1.1"] }, (secure) => {
-      served.push({ servername: secure.servername, alpn: secure.alpnProtocol });
-      secure.end("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n");
-    });
-    tlsServer.on("tlsClientError", () => {});
-    const edge = await startEdge({ maxBytes: CAP, timeoutMs: 10_000 }, (socket, bytes) => {
-      socket.unshift(bytes);
-      tlsServer.emit("connection", socket);
-    });
-    try {
-      const node = await fragmentingTlsClient(edge.port, {
-        servername: "localhost",
-        ca,
-        ALPNProtocols: ["h2", "http/1.1"],
+  test(
+    "after unshift, a real tls.Server completes the handshake with openssl, curl and a fragmenting Node client",
+    HANGS_FAIL,
+    async () => {
+      const served: { servername: unknown; alpn: unknown }[] = [];
+      const tlsServer = tls.createServer({ ...serverCert, ALPNProtocols: ["http/1.1"] }, (secure) => {
+        served.push({ servername: secure.servername, alpn: secure.alpnProtocol });
+        secure.end("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n");
       });
-      assert.equal(node.error, null);
-      assert.equal(node.authorized, true);
-      assert.equal(node.alpn, "http/1.1");
-      assert.match(node.body, /\r\n\r\nok\n$/);
-      const nodeRead = await edge.next();
-      assert.deepEqual(nodeRead.result, complete("localhost", ["h2", "http/1.1"]));
-      assert.ok(nodeRead.bytes.length > 6 * 200, "the hello came as 1-byte records");
+      tlsServer.on("tlsClientError", () => {});
+      const edge = await startEdge({ maxBytes: CAP, timeoutMs: 10_000 }, (socket, bytes) => {
+        socket.unshift(bytes);
+        tlsServer.emit("connection", socket);
+      });
+      try {
+        const node = await fragmentingTlsClient(edge.port, {
+          servername: "localhost",
+          ca,
+          ALPNProtocols: ["h2", "http/1.1"],
+        });
+        assert.equal(node.error, null);
+        assert.equal(node.authorized, true);
+        assert.equal(node.alpn, "http/1.1");
+        assert.match(node.body, /\r\n\r\nok\n$/);
+        const nodeRead = await edge.next();
+        assert.deepEqual(nodeRead.result, complete("localhost", ["h2", "http/1.1"]));
+        assert.ok(nodeRead.bytes.length > 6 * 200, "the hello came as 1-byte records");
 
-      const openssl = await run(
-        "openssl",
-        [
-          "s_client",
-          "-connect",
-          `127.0.0.1:${edge.port}`,
-          "-servername",
-          "localhost",
-          "-alpn",
-          "http/1.1",
-          "-CAfile",
+        const openssl = await run(
+          "openssl",
+          [
+            "s_client",
+            "-connect",
+            `127.0.0.1:${edge.port}`,
+            "-servername",
+            "localhost",
+            "-alpn",
+            "http/1.1",
+            "-CAfile",
+            caPath,
+            "-verify_return_error",
+            "-ign_eof",
+          ],
+          { timeoutMs: 20_000 },
+        );
+        assert.match(openssl.stdout, /Verify return code: 0 \(ok\)/);
+        assert.match(openssl.stdout, /ALPN protocol: http\/1.1/);
+        assert.match(openssl.stdout, /\nok\n/);
+        assert.deepEqual((await edge.next()).result, complete("localhost", ["http/1.1"]));
+
+        const curl = await run("curl", [
+          "-sS",
+          "--max-time",
+          "10",
+          "--cacert",
           caPath,
-          "-verify_return_error",
-          "-ign_eof",
-        ],
-        { timeoutMs: 20_000 },
-      );
-      assert.match(openssl.stdout, /Verify return code: 0 \(ok\)/);
-      assert.match(openssl.stdout, /ALPN protocol: http\/1.1/);
-      assert.match(openssl.stdout, /\nok\n/);
-      assert.deepEqual((await edge.next()).result, complete("localhost", ["http/1.1"]));
+          "--resolve",
+          `localhost:${edge.port}:127.0.0.1`,
+          `https://localhost:${edge.port}/`,
+        ]);
+        assert.equal(curl.stderr, "");
+        assert.equal(curl.stdout, "ok\n");
+        assert.deepEqual((await edge.next()).result, complete("localhost", ["h2", "http/1.1"]));
 
-      const curl = await run("curl", [
-        "-sS",
-        "--max-time",
-        "10",
-        "--cacert",
-        caPath,
-        "--resolve",
-        `localhost:${edge.port}:127.0.0.1`,
-        `https://localhost:${edge.port}/`,
-      ]);
-      assert.equal(curl.stderr, "");
-      assert.equal(curl.stdout, "ok\n");
-      assert.deepEqual((await edge.next()).result, complete("localhost", ["h2", "http/1.1"]));
-
-      // The TLS server saw the same name the edge parsed, from the same bytes.
-      assert.deepEqual(served, [
-        { servername: "localhost", alpn: "http/1.1" },
-        { servername: "localhost", alpn: "http/1.1" },
-        { servername: "localhost", alpn: "http/1.1" },
-      ]);
-    } finally {
-      edge.close();
-      tlsServer.close();
-    }
-  });
+        // The TLS server saw the same name the edge parsed, from the same bytes.
+        assert.deepEqual(served, [
+          { servername: "localhost", alpn: "http/1.1" },
+          { servername: "localhost", alpn: "http/1.1" },
+          { servername: "localhost", alpn: "http/1.1" },
+        ]);
+      } finally {
+        tlsServer.close();
+      }
+    },
+  );
 });

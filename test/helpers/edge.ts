@@ -20,19 +20,25 @@ export interface EdgeProcess {
   /** Every JSON log line so far. */
   logs(): Record<string, unknown>[];
   /** Waits for a log line matching `predicate`. */
-  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   stop(): Promise<number | null>;
 }
 
 /**
- * Writes `config` (YAML text; `${HTTPS}` and `${ADMIN}` are replaced by free ports) to
+ * Writes `config` (YAML text; `{{HTTPS}}` and `{{ADMIN}}` are replaced by free ports) to
  * DIR/portcullis.yaml and starts the edge on it; resolves once it logs "edge started".
  */
 export async function startEdgeProcess(dir: string, config: string, workers = 1): Promise<EdgeProcess> {
   const port = await freePort();
   const adminPort = await freePort();
   const file = join(dir, "portcullis.yaml");
-  await writeFile(file, config.replaceAll("${HTTPS}", String(port)).replaceAll("${ADMIN}", String(adminPort)));
+  await writeFile(
+    file,
+    config.replaceAll("{{HTTPS}}", String(port)).replaceAll("{{ADMIN}}", String(adminPort)),
+  );
   const child = spawn(PORTCULLIS_BIN, ["edge", "--config", file, "--workers", String(workers)], {
     cwd: dir,
     stdio: ["ignore", "pipe", "pipe"],
@@ -71,7 +77,11 @@ export async function startEdgeProcess(dir: string, config: string, workers = 1)
       };
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`no such log line within ${timeoutMs} ms; stderr: ${stderr}; logs: ${JSON.stringify(lines)}`));
+        reject(
+          new Error(
+            `no such log line within ${timeoutMs} ms; stderr: ${stderr}; logs: ${JSON.stringify(lines)}`,
+          ),
+        );
       }, timeoutMs);
       if (!check()) waiters.add(check);
     });
@@ -131,7 +141,12 @@ export async function makeEdgePki(dir: string, hostnames: readonly string[]): Pr
 }
 
 /** A CRL from `openssl ca -gencrl`, revoking the given certificates of CA `caName` (files in dir). */
-export async function opensslCrl(dir: string, caName: string, revoke: readonly string[], out: string): Promise<string> {
+export async function opensslCrl(
+  dir: string,
+  caName: string,
+  revoke: readonly string[],
+  out: string,
+): Promise<string> {
   const db = join(dir, `${caName}-index.txt`);
   await writeFile(db, "");
   const conf = join(dir, `${caName}-ca.cnf`);
@@ -174,7 +189,12 @@ export async function startEchoOrigin(tlsOptions?: https.ServerOptions): Promise
     req.on("end", () => {
       const body = Buffer.concat(chunks).toString("utf8");
       last = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body };
-      const text = JSON.stringify({ method: req.method, url: req.url, headers: req.headers, bodyLength: body.length });
+      const text = JSON.stringify({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        bodyLength: body.length,
+      });
       res.writeHead(200, { "content-type": "application/json", "x-origin": "echo" });
       res.end(text);
     });
