@@ -17,7 +17,7 @@ export const TRY_COMMANDS = [
   "portcullis pki pkcs12 -cert client.pem -key client-key.pem -ca ca.pem -password demo",
 ];
 
-/** `npm start`: until the edge exists, it shows what Portcullis can do today and what to try. */
+/** `npm start`: until the control plane exists, it shows what Portcullis can do today and what to try. */
 export const startCommand: Command = {
   name: "start",
   summary: "Start Portcullis on its embedded defaults (today: show what to try)",
@@ -26,12 +26,14 @@ export const startCommand: Command = {
       [
         "Portcullis — a self-hosted mutual-TLS edge.",
         "",
-        "The PKI toolkit is ready; the edge and control plane come next (see README.md).",
+        "The PKI toolkit and the edge are ready; the control plane comes next (see README.md).",
         "Try a CA and a client certificate:",
         "",
         ...TRY_COMMANDS.map((c) => `  $ ${c}`),
         "",
         "Every PKI command: portcullis pki -h",
+        "Then put an mTLS edge in front of an origin: portcullis edge --config portcullis.yaml",
+        "(a complete example is in docs/config.md; what it does is in docs/edge.md).",
         "",
       ].join("\n"),
     );

@@ -54,6 +54,7 @@ export class EdgeServer {
   readonly #listener: net.Server;
   #redirector: http.Server | undefined;
   readonly #sockets = new Set<net.Socket>();
+  readonly #defaultKeys = { mtls: "", public: "" };
 
   constructor(snapshot: Snapshot, options: EdgeServerOptions) {
     this.#snapshot = snapshot;
@@ -138,13 +139,23 @@ export class EdgeServer {
     return server;
   }
 
-  /** Connections without SNI get the default host's certificate: make it each server's own context. */
+  /**
+   * Each TLS server's own context serves connections without SNI (the default host's certificate), and
+   * for the mTLS server it is also where OpenSSL takes the store it verifies client chains against, even
+   * after SNI switched to the host's context (which still decides the certificate and the CA names sent).
+   * So that store holds every mTLS host's CAs, and `requestAuth` re-checks per request that the chain ends
+   * at one of *this* host's CAs. Rebuilt only when it changes.
+   */
   #applyDefaults(): void {
-    const fallback = this.#snapshot.defaultHost ?? this.#snapshot.hosts[0];
-    if (!fallback) return;
-    const options = fallback.contextOptions;
-    if (fallback.requestsCert) this.#mtlsServer.setSecureContext(options);
-    else this.#publicServer.setSecureContext(options);
+    const { mtlsDefaults, publicDefaults } = this.#snapshot;
+    if (mtlsDefaults && mtlsDefaults.key !== this.#defaultKeys.mtls) {
+      this.#mtlsServer.setSecureContext(mtlsDefaults.options);
+      this.#defaultKeys.mtls = mtlsDefaults.key;
+    }
+    if (publicDefaults && publicDefaults.key !== this.#defaultKeys.public) {
+      this.#publicServer.setSecureContext(publicDefaults.options);
+      this.#defaultKeys.public = publicDefaults.key;
+    }
   }
 
   async #accept(socket: net.Socket): Promise<void> {

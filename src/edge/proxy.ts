@@ -14,8 +14,8 @@ import type { ClientAuth } from "./identity.ts";
 export type EdgeRequest = IncomingMessage | Http2ServerRequest;
 export type EdgeResponse = ServerResponse | Http2ServerResponse;
 
-/** Headers that describe one hop and never cross the proxy (RFC 9110 §7.6.1), plus HTTP/2-only ones. */
-const HOP_BY_HOP = new Set([
+/** Headers that describe one hop and never cross the proxy, either way (RFC 9110 §7.6.1). */
+const HOP_BY_HOP_RESPONSE = new Set([
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -23,6 +23,11 @@ const HOP_BY_HOP = new Set([
   "te",
   "trailer",
   "upgrade",
+]);
+
+/** On requests also HTTP/2's own header, Host (set again below) and what the edge states itself. */
+const HOP_BY_HOP = new Set([
+  ...HOP_BY_HOP_RESPONSE,
   "http2-settings",
   "host",
   // The edge states these itself; a client's copies are not to be believed.
@@ -117,16 +122,6 @@ export async function proxyRequest(
   }
   return null;
 }
-
-const HOP_BY_HOP_RESPONSE = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-]);
 
 export function proxyFailure(err: unknown): ProxyFailure {
   const detail = err instanceof Error ? err.message : String(err);

@@ -161,7 +161,7 @@ class Supervisor {
     try {
       await manager.load(config.hosts);
     } catch (err) {
-      throw new ConfigError({ file: config.file, path: "", detail: (err as Error).message });
+      throw new ConfigError({ file: this.#options.configPath, detail: (err as Error).message });
     }
   }
 
@@ -171,7 +171,7 @@ class Supervisor {
       const { caches } = compileSnapshot(config, crls.status());
       for (const pool of caches.origins.values()) void pool.dispatcher.close();
     } catch (err) {
-      throw new ConfigError({ file: config.file, path: "", detail: (err as Error).message });
+      throw new ConfigError({ file: this.#options.configPath, detail: (err as Error).message });
     }
   }
 

@@ -20,7 +20,13 @@ import { missingPeer } from "../helpers/peers.ts";
 import { run, tempDir } from "../helpers/run.ts";
 
 const skip = missingPeer("openssl", "curl");
-const HOSTS = ["api.example.test", "public.example.test", "open.example.test", "mixed.example.test"];
+const HOSTS = [
+  "api.example.test",
+  "public.example.test",
+  "open.example.test",
+  "mixed.example.test",
+  "partner.example.test",
+];
 
 describe("edge: mTLS modes", { skip }, () => {
   let dir: string;
@@ -41,7 +47,7 @@ describe("edge: mTLS modes", { skip }, () => {
     edge = await startEdgeProcess(
       dir,
       `
-listen: { https: "127.0.0.1:{{HTTPS}}" }
+listen: { https: "127.0.0.1:{{HTTPS}}", http: "127.0.0.1:{{HTTP}}" }
 admin: "127.0.0.1:{{ADMIN}}"
 hostnames:
   - hostname: api.example.test
@@ -50,9 +56,14 @@ hostnames:
     origin: { url: "${origin.url}" }
     forward: [cloudflare, rfc9440]
   - hostname: public.example.test
+    default: true
     ${tls}
     origin: { url: "${origin.url}" }
     forward: [cloudflare]
+  - hostname: partner.example.test
+    ${tls}
+    mtls: { mode: enforce, trusted_cas: [other-ca.pem] }
+    origin: { url: "${origin.url}" }
   - hostname: open.example.test
     ${tls}
     mtls: { mode: permissive, trusted_cas: [client-ca.pem] }
@@ -115,10 +126,19 @@ hostnames:
     assert.match(html.body, /no_client_certificate/);
   });
 
-  test("enforce: a certificate from an untrusted CA → 403 certificate_untrusted", async () => {
+  test("enforce: a certificate from another host's CA → 403 certificate_untrusted; that host takes it", async () => {
     const res = await curlEdge(pki, edge.port, "https://api.example.test/", clientCertArgs(pki.otherClient));
     assert.equal(res.status, 403);
     assert.equal(res.headers["x-portcullis-reason"], "certificate_untrusted");
+    const partner = await curlEdge(
+      pki,
+      edge.port,
+      "https://partner.example.test/",
+      clientCertArgs(pki.otherClient),
+    );
+    assert.equal(partner.status, 200);
+    const wrong = await curlEdge(pki, edge.port, "https://partner.example.test/", clientCertArgs(pki.client));
+    assert.equal(wrong.status, 403);
   });
 
   test("enforce: a revoked certificate → 403 certificate_revoked, and a log event names it", async () => {
@@ -140,12 +160,13 @@ hostnames:
     const ask = (name: string) =>
       run("sh", [
         "-c",
-        `echo Q | openssl s_client -connect 127.0.0.1:${edge.port} -servername ${name} 2>&1 | grep -A1 -i "client certificate CA names"`,
+        `echo Q | openssl s_client -connect 127.0.0.1:${edge.port} -servername ${name} 2>&1 | grep -A3 -i "client certificate CA names"`,
       ]);
     const publicHost = await ask("public.example.test");
     assert.match(publicHost.stdout, /No client certificate CA names sent/);
     const mtlsHost = await ask("api.example.test");
     assert.match(mtlsHost.stdout, /Acceptable client certificate CA names\n.*CN\s?=\s?Client CA/);
+    assert.doesNotMatch(mtlsHost.stdout, /Other CA/, "only this host's CAs are named");
     const res = await curlEdge(pki, edge.port, "https://public.example.test/");
     assert.equal(res.status, 200);
     assert.equal(origin.last()?.headers["cf-cert-presented"], "false");
@@ -173,6 +194,34 @@ hostnames:
     assert.equal((await curlEdge(pki, edge.port, "https://mixed.example.test/administrator")).status, 200);
     const ok = await curlEdge(pki, edge.port, "https://mixed.example.test/admin", clientCertArgs(pki.client));
     assert.equal(ok.status, 200);
+  });
+
+  test("no SNI, or an unknown one, gets the default host", async () => {
+    const noSni = await run("curl", [
+      "-sS",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "--cacert",
+      pki.serverCa,
+      `https://127.0.0.1:${edge.port}/`,
+    ]);
+    assert.equal(noSni.stdout, "200", noSni.stderr);
+    assert.equal(origin.last()?.headers.host, `127.0.0.1:${edge.port}`);
+    const unknown = await curlEdge(pki, edge.port, "https://unknown.example.test/", ["-k"]);
+    assert.equal(unknown.status, 200);
+  });
+
+  test("plain HTTP redirects to HTTPS", async () => {
+    const res = await fetch(`http://127.0.0.1:${edge.httpPort}/login?next=%2F`, { redirect: "manual" });
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.get("location"), `https://127.0.0.1:${edge.port}/login?next=%2F`);
+    const post = await fetch(`http://127.0.0.1:${edge.httpPort}/form`, {
+      method: "POST",
+      redirect: "manual",
+    });
+    assert.equal(post.status, 308, "a redirect that keeps the method and body");
   });
 
   test("HTTP/2 and HTTP/1.1 are both served (ALPN)", async () => {

@@ -91,6 +91,18 @@ hostnames:
       /^portcullis edge: mismatch\.yaml:6:\d+: hostnames\[0\]\.tls\.key: key does not match/,
     );
     assert.equal(mismatch.stderr.trim().split("\n").length, 1);
+    await writeFile(join(dir, "garbage.crl"), "not a CRL\n");
+    await writeFile(
+      join(dir, "badcrl.yaml"),
+      host("enforce", ", crls: [garbage.crl]").replace("{{HTTPS}}", "18999").replace("{{ADMIN}}", "18998"),
+    );
+    const badCrl = await portcullis(["edge", "--config", "badcrl.yaml", "--workers", "1"], { cwd: dir });
+    assert.equal(badCrl.code, 1);
+    assert.match(
+      badCrl.stderr,
+      /^portcullis edge: badcrl\.yaml: hostnames\[0\]\.mtls\.crls\[0\]: \S*garbage\.crl: not a valid CRL/,
+    );
+    assert.equal(badCrl.stderr.trim().split("\n").length, 1);
   });
 
   test("a config change applies without a restart and without dropping a request in flight", async () => {

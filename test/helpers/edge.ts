@@ -16,6 +16,8 @@ import { PORTCULLIS_BIN, type RunResult, run } from "./run.ts";
 export interface EdgeProcess {
   port: number;
   adminPort: number;
+  /** The plain-HTTP (redirect) port, for configs that use `{{HTTP}}`. */
+  httpPort: number;
   child: ChildProcess;
   /** Every JSON log line so far. */
   logs(): Record<string, unknown>[];
@@ -28,16 +30,20 @@ export interface EdgeProcess {
 }
 
 /**
- * Writes `config` (YAML text; `{{HTTPS}}` and `{{ADMIN}}` are replaced by free ports) to
+ * Writes `config` (YAML text; `{{HTTPS}}`, `{{HTTP}}` and `{{ADMIN}}` are replaced by free ports) to
  * DIR/portcullis.yaml and starts the edge on it; resolves once it logs "edge started".
  */
 export async function startEdgeProcess(dir: string, config: string, workers = 1): Promise<EdgeProcess> {
   const port = await freePort();
   const adminPort = await freePort();
+  const httpPort = await freePort();
   const file = join(dir, "portcullis.yaml");
   await writeFile(
     file,
-    config.replaceAll("{{HTTPS}}", String(port)).replaceAll("{{ADMIN}}", String(adminPort)),
+    config
+      .replaceAll("{{HTTPS}}", String(port))
+      .replaceAll("{{ADMIN}}", String(adminPort))
+      .replaceAll("{{HTTP}}", String(httpPort)),
   );
   const child = spawn(PORTCULLIS_BIN, ["edge", "--config", file, "--workers", String(workers)], {
     cwd: dir,
@@ -94,6 +100,7 @@ export async function startEdgeProcess(dir: string, config: string, workers = 1)
   return {
     port,
     adminPort,
+    httpPort,
     child,
     logs: () => lines,
     waitForLog,
