@@ -54,7 +54,6 @@ export class EdgeServer {
   readonly #listener: net.Server;
   #redirector: http.Server | undefined;
   readonly #sockets = new Set<net.Socket>();
-  readonly #defaultKeys = { mtls: "", public: "" };
 
   constructor(snapshot: Snapshot, options: EdgeServerOptions) {
     this.#snapshot = snapshot;
@@ -64,7 +63,6 @@ export class EdgeServer {
     this.#mtlsServer = this.#tlsServer(true);
     this.#publicServer = this.#tlsServer(false);
     this.#listener = net.createServer((socket) => this.#accept(socket));
-    this.#applyDefaults();
   }
 
   get snapshot(): Snapshot {
@@ -74,7 +72,6 @@ export class EdgeServer {
   /** Serves `snapshot` from now on: new connections and every new request on existing ones. */
   apply(snapshot: Snapshot): void {
     this.#snapshot = snapshot;
-    this.#applyDefaults();
     this.#metrics.snapshotVersion.set(snapshot.version);
   }
 
@@ -115,11 +112,6 @@ export class EdgeServer {
       // Session resumption skips client-certificate checks; on mTLS hosts there is none at all.
       ...(requestCert ? { secureOptions: cryptoConstants.SSL_OP_NO_TICKET } : {}),
       handshakeTimeout: limits.handshakeTimeoutMs,
-      SNICallback: (name, callback) => {
-        const host = this.#snapshot.lookup(name);
-        if (!host || host.requestsCert !== requestCert) callback(new Error(`no host for ${name}`));
-        else callback(null, host.secureContext);
-      },
     });
     const plain = server as unknown as http.Server;
     plain.headersTimeout = limits.headersTimeoutMs;
@@ -137,25 +129,6 @@ export class EdgeServer {
     });
     server.on("sessionError", () => {});
     return server;
-  }
-
-  /**
-   * Each TLS server's own context serves connections without SNI (the default host's certificate), and
-   * for the mTLS server it is also where OpenSSL takes the store it verifies client chains against, even
-   * after SNI switched to the host's context (which still decides the certificate and the CA names sent).
-   * So that store holds every mTLS host's CAs, and `requestAuth` re-checks per request that the chain ends
-   * at one of *this* host's CAs. Rebuilt only when it changes.
-   */
-  #applyDefaults(): void {
-    const { mtlsDefaults, publicDefaults } = this.#snapshot;
-    if (mtlsDefaults && mtlsDefaults.key !== this.#defaultKeys.mtls) {
-      this.#mtlsServer.setSecureContext(mtlsDefaults.options);
-      this.#defaultKeys.mtls = mtlsDefaults.key;
-    }
-    if (publicDefaults && publicDefaults.key !== this.#defaultKeys.public) {
-      this.#publicServer.setSecureContext(publicDefaults.options);
-      this.#defaultKeys.public = publicDefaults.key;
-    }
   }
 
   async #accept(socket: net.Socket): Promise<void> {
@@ -183,7 +156,12 @@ export class EdgeServer {
     }
     (socket as RawSocket)[kServerName] = result.hello.serverName;
     socket.unshift(bytes);
-    (host.requestsCert ? this.#mtlsServer : this.#publicServer).emit("connection", socket);
+    const server = host.requestsCert ? this.#mtlsServer : this.#publicServer;
+    // The TLS server takes the context for the new socket from `_sharedCreds`, synchronously: give it this
+    // host's. (Switching contexts in SNICallback instead leaves OpenSSL verifying client chains against
+    // the first context's CA store, and serving only one of a host's RSA and ECDSA certificates.)
+    (server as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = host.secureContext;
+    server.emit("connection", socket);
   }
 
   #refuse(socket: net.Socket, reason: string): void {

@@ -41,16 +41,8 @@ export interface Snapshot {
   readonly config: EdgeConfig;
   readonly hosts: readonly HostRuntime[];
   readonly defaultHost: HostRuntime | undefined;
-  /** Own contexts of the two TLS servers (see EdgeServer); `key` changes when the options do. */
-  readonly mtlsDefaults: ServerDefaults | undefined;
-  readonly publicDefaults: ServerDefaults | undefined;
   /** The host for an SNI or Host name (any case, no port); wildcards cover one label; else the default host. */
   lookup(name: string | null | undefined): HostRuntime | undefined;
-}
-
-export interface ServerDefaults {
-  key: string;
-  options: tls.SecureContextOptions;
 }
 
 /** Reusable parts of the previous Snapshot: SecureContexts and origin pools whose inputs did not change. */
@@ -97,29 +89,9 @@ export function compileSnapshot(
     config,
     hosts,
     defaultHost,
-    mtlsDefaults: serverDefaults(hosts, defaultHost, true),
-    publicDefaults: serverDefaults(hosts, defaultHost, false),
     lookup,
   };
   return { snapshot, caches: used };
-}
-
-/**
- * The default host's certificate (or the first host of that kind) for a TLS server; on the mTLS server
- * with every mTLS host's CAs, since OpenSSL verifies client chains against this context's store.
- */
-function serverDefaults(
-  hosts: readonly HostRuntime[],
-  defaultHost: HostRuntime | undefined,
-  requestsCert: boolean,
-): ServerDefaults | undefined {
-  const own = hosts.filter((host) => host.requestsCert === requestsCert);
-  const base = defaultHost?.requestsCert === requestsCert ? defaultHost : own[0];
-  if (!base) return undefined;
-  const options = requestsCert
-    ? { ...base.contextOptions, ca: [...new Set(own.flatMap((host) => host.config.mtls.trustedCasPem))] }
-    : base.contextOptions;
-  return { key: hashOf(JSON.stringify(options)), options };
 }
 
 /** Origin pools the new Snapshot no longer uses: close them once their requests finish. */

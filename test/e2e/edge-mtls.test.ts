@@ -15,7 +15,7 @@ import {
   startEchoOrigin,
   startEdgeProcess,
 } from "../helpers/edge.ts";
-import { makeClientCert, openssl } from "../helpers/openssl-pki.ts";
+import { makeClientCert, makeServerCert, openssl } from "../helpers/openssl-pki.ts";
 import { missingPeer } from "../helpers/peers.ts";
 import { run, tempDir } from "../helpers/run.ts";
 
@@ -26,6 +26,7 @@ const HOSTS = [
   "open.example.test",
   "mixed.example.test",
   "partner.example.test",
+  "dual.example.test",
 ];
 
 describe("edge: mTLS modes", { skip }, () => {
@@ -42,6 +43,11 @@ describe("edge: mTLS modes", { skip }, () => {
     const r = await makeClientCert(dir, "revoked-client", { issuer: "client-ca" });
     revoked = { cert: r.certPath, key: r.keyPath };
     await opensslCrl(dir, "client-ca", [r.certPath], "client-ca.crl");
+    await makeServerCert(dir, "server-rsa", {
+      issuer: "server-ca",
+      key: "rsa",
+      san: "DNS:dual.example.test",
+    });
     origin = await startEchoOrigin();
     const tls = "tls: { cert: server.pem, key: server-key.pem }";
     edge = await startEdgeProcess(
@@ -60,6 +66,9 @@ hostnames:
     ${tls}
     origin: { url: "${origin.url}" }
     forward: [cloudflare]
+  - hostname: dual.example.test
+    tls: [{ cert: server-rsa.pem, key: server-rsa-key.pem }, { cert: server.pem, key: server-key.pem }]
+    origin: { url: "${origin.url}" }
   - hostname: partner.example.test
     ${tls}
     mtls: { mode: enforce, trusted_cas: [other-ca.pem] }
@@ -222,6 +231,18 @@ hostnames:
       redirect: "manual",
     });
     assert.equal(post.status, 308, "a redirect that keeps the method and body");
+  });
+
+  test("a host with RSA and ECDSA certificates serves each client the one it can use", async () => {
+    const offered = async (cipher: string) => {
+      const out = await run("sh", [
+        "-c",
+        `echo Q | openssl s_client -connect 127.0.0.1:${edge.port} -servername dual.example.test -tls1_2 -cipher ${cipher} 2>&1`,
+      ]);
+      return /Server public key is (\d+) bit/.exec(out.stdout)?.[1];
+    };
+    assert.equal(await offered("ECDHE-RSA-AES128-GCM-SHA256"), "2048");
+    assert.equal(await offered("ECDHE-ECDSA-AES128-GCM-SHA256"), "256");
   });
 
   test("HTTP/2 and HTTP/1.1 are both served (ALPN)", async () => {
