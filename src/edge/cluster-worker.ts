@@ -1,8 +1,8 @@
 /** Entry point of a cluster worker process: serves whatever the supervisor sends. */
 import { AggregatorRegistry } from "prom-client";
+import { createLogger } from "./log.ts";
 import { createEdgeMetrics } from "./metrics.ts";
 import type { FromWorker, ToWorker } from "./supervisor.ts";
-import { createLogger } from "./supervisor.ts";
 import { EdgeWorker } from "./worker.ts";
 
 const metrics = createEdgeMetrics();

@@ -9,13 +9,14 @@ import { watch } from "node:fs";
 import http from "node:http";
 import { availableParallelism } from "node:os";
 import { basename, dirname } from "node:path";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { AggregatorRegistry } from "prom-client";
 import { ConfigError } from "../config/errors.ts";
 import { loadEdgeConfig } from "../config/load.ts";
 import type { EdgeConfig } from "../config/types.ts";
 import { CrlManager, sourceKey } from "../revocation/index.ts";
 import { compileSnapshot } from "../snapshot/snapshot.ts";
+import { createLogger } from "./log.ts";
 import { createEdgeMetrics, createSupervisorMetrics, type SupervisorMetrics } from "./metrics.ts";
 import { type EdgeUpdate, EdgeWorker } from "./worker.ts";
 
@@ -32,10 +33,6 @@ type FromWorker =
 
 export function defaultWorkerCount(): number {
   return availableParallelism();
-}
-
-export function createLogger(level: string): Logger {
-  return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 1, sync: false }));
 }
 
 /** Starts the edge. Resolves once every worker serves the first Snapshot; throws ConfigError on a bad config. */
