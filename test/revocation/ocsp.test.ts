@@ -40,12 +40,16 @@ describe("OcspChecker with openssl ocsp as responder", { skip }, () => {
     await makeCa(dir, "other-ca");
     const aia = (url: string) => ({ issuer: "ca", extensions: `authorityInfoAccess=OCSP;URI:${url}\n` });
     const via = (path: string) => aia(`${proxy.url}${path}`);
-    for (const name of ["good", "revoked", "cached", "concurrent"]) await makeClientCert(dir, name, via("/ca"));
+    for (const name of ["good", "revoked", "cached", "concurrent"])
+      await makeClientCert(dir, name, via("/ca"));
     await makeClientCert(dir, "not-in-index", via("/ca"));
     await makeClientCert(dir, "delegated-good", via("/delegated"));
     await makeClientCert(dir, "delegated-revoked", via("/delegated"));
     await makeClientCert(dir, "wrong-key", via("/other-ca"));
     await makeClientCert(dir, "no-eku", via("/no-eku"));
+    await makeClientCert(dir, "swapped", via("/swap"));
+    await makeClientCert(dir, "no-next-update", via("/no-next-update"));
+    await makeClientCert(dir, "three-days", via("/three-days"));
     await makeClientCert(dir, "refused", aia(`http://127.0.0.1:${closedPort}/`));
     await makeClientCert(dir, "dropped", aia(`http://127.0.0.1:${dropper.port}/`));
     await makeClientCert(dir, "silent", aia(`http://127.0.0.1:${silent.port}/`));
@@ -56,15 +60,19 @@ describe("OcspChecker with openssl ocsp as responder", { skip }, () => {
     await makeClientCert(dir, "plain-signer", { issuer: "ca" });
 
     const index = await caDatabase(dir, {
-      valid: ["good", "cached", "concurrent", "delegated-good", "wrong-key", "no-eku"],
+      valid: ["good", "cached", "concurrent", "delegated-good", "wrong-key", "no-eku", "swapped"],
       revoked: ["revoked", "delegated-revoked"],
     });
-    const route = async (path: string, rsigner: string, ca = "ca") =>
-      proxy.routes.set(path, await startResponder(dir, index, rsigner, ca, responders));
+    const route = async (path: string, rsigner: string, validity = ["-nmin", "5"]) =>
+      proxy.routes.set(path, await startResponder(dir, index, rsigner, validity, responders));
     await route("/ca", "ca");
     await route("/delegated", "ocsp-signer");
     await route("/other-ca", "other-ca");
     await route("/no-eku", "plain-signer");
+    await route("/no-next-update", "ca", []);
+    await route("/three-days", "ca", ["-ndays", "3"]);
+    proxy.routes.set("/swap", proxy.routes.get("/ca") as number);
+    proxy.swapped.add("/swap");
 
     for (const name of [
       "ca",
@@ -77,6 +85,9 @@ describe("OcspChecker with openssl ocsp as responder", { skip }, () => {
       "delegated-revoked",
       "wrong-key",
       "no-eku",
+      "swapped",
+      "no-next-update",
+      "three-days",
       "refused",
       "dropped",
       "silent",
@@ -122,8 +133,12 @@ describe("OcspChecker with openssl ocsp as responder", { skip }, () => {
     assert.equal((await c.check(cert("delegated-revoked"), cert("ca"))).status, "revoked");
   });
 
-  test("a response signed by the CA's certificate holder without OCSPSigning is bad_response", async () => {
-    await assertOcspError(checker().check(cert("no-eku"), cert("ca")), "bad_response", /not signed by the issuer/);
+  test("a response signed by a CA-issued certificate without EKU OCSPSigning is bad_response", async () => {
+    await assertOcspError(
+      checker().check(cert("no-eku"), cert("ca")),
+      "bad_response",
+      /not signed by the issuer/,
+    );
   });
 
   test("a response signed by an unrelated CA's key is bad_response", async () => {
@@ -134,10 +149,24 @@ describe("OcspChecker with openssl ocsp as responder", { skip }, () => {
     );
   });
 
-  test("a response for another certificate is bad_response (CertID mismatch)", async () => {
-    // Asking about `good` with `other-ca` as its issuer: the CA's own responder answers for CertIDs it
-    // does not recognise with the issuer's name hash, so the CertID does not match or the key does not.
-    await assertOcspError(checker().check(cert("good"), cert("wrong-key")), "bad_response", /./);
+  test("a CA-signed response about another certificate is bad_response (CertID mismatch)", async () => {
+    // The proxy sends the responder the last request seen on /ca (for another certificate) instead.
+    await checker().check(cert("good"), cert("ca"));
+    await assertOcspError(checker().check(cert("swapped"), cert("ca")), "bad_response", /CertID mismatch/);
+  });
+
+  test("without nextUpdate an answer expires an hour after thisUpdate", async () => {
+    const before = Date.now();
+    const result = await checker().check(cert("no-next-update"), cert("ca"));
+    assert.equal(result.status, "unknown"); // not in the index: any status does here
+    assert.ok(result.expiresAtMs >= before + 60 * 60_000 - 1000, `expiresAtMs ${result.expiresAtMs}`);
+    assert.ok(result.expiresAtMs <= Date.now() + 60 * 60_000, `expiresAtMs ${result.expiresAtMs}`);
+  });
+
+  test("a nextUpdate days away is capped at 24 hours", async () => {
+    const now = Date.now();
+    const result = await checker(() => now).check(cert("three-days"), cert("ca"));
+    assert.equal(result.expiresAtMs, now + 24 * 60 * 60_000);
   });
 
   test("an answer is cached until it expires: a second check makes no request", async () => {
@@ -226,18 +255,31 @@ async function assertOcspError(promise: Promise<unknown>, code: string, message:
 /** A certificate issued by `ca` with exactly the given extensions (makeClientCert adds clientAuth). */
 async function issueResponderCert(dir: string, name: string, extensions: string): Promise<void> {
   const cwd = { cwd: dir };
-  await openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}-key.pem`], cwd);
-  await openssl(["req", "-new", "-key", `${name}-key.pem`, "-subj", `/CN=${name}`, "-out", `${name}.csr`], cwd);
-  await writeFile(join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n${extensions}`);
   await openssl(
-    ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-set_serial", "0x0c5b"].concat([
-      "-days",
-      "30",
-      "-extfile",
-      `${name}.ext`,
-      "-out",
-      `${name}.pem`,
-    ]),
+    ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}-key.pem`],
+    cwd,
+  );
+  await openssl(
+    ["req", "-new", "-key", `${name}-key.pem`, "-subj", `/CN=${name}`, "-out", `${name}.csr`],
+    cwd,
+  );
+  await writeFile(
+    join(dir, `${name}.ext`),
+    `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n${extensions}`,
+  );
+  await openssl(
+    [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca-key.pem",
+      "-set_serial",
+      "0x0c5b",
+    ].concat(["-days", "30", "-extfile", `${name}.ext`, "-out", `${name}.pem`]),
     cwd,
   );
 }
@@ -262,7 +304,8 @@ async function caDatabase(dir: string, certs: { valid: string[]; revoked: string
     ].join("\n"),
   );
   for (const name of certs.valid) await openssl(["ca", "-config", conf, "-valid", join(dir, `${name}.pem`)]);
-  for (const name of certs.revoked) await openssl(["ca", "-config", conf, "-revoke", join(dir, `${name}.pem`)]);
+  for (const name of certs.revoked)
+    await openssl(["ca", "-config", conf, "-revoke", join(dir, `${name}.pem`)]);
   return index;
 }
 
@@ -271,23 +314,36 @@ function startResponder(
   dir: string,
   index: string,
   rsigner: string,
-  ca: string,
+  validity: string[],
   children: ChildProcess[],
 ): Promise<number> {
   const child = spawn(
     "openssl",
-    ["ocsp", "-index", index, "-port", "0", "-rsigner", `${rsigner}.pem`, "-rkey", `${rsigner}-key.pem`].concat(
-      ["-CA", `${ca}.pem`, "-nmin", "5", "-ignore_err"],
-    ),
-    { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
+    [
+      "ocsp",
+      "-index",
+      index,
+      "-port",
+      "0",
+      "-rsigner",
+      `${rsigner}.pem`,
+      "-rkey",
+      `${rsigner}-key.pem`,
+    ].concat(["-CA", "ca.pem", ...validity, "-ignore_err"]),
+    { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
   );
   children.push(child);
   return new Promise((resolve, reject) => {
+    // OpenSSL 3 prints `ACCEPT [::]:PORT PID=…` on stdout once it listens.
+    let stdout = "";
     let stderr = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /ACCEPT .*:(\d+) /.exec(stdout);
+      if (match) resolve(Number(match[1]));
+    });
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
-      const match = /ACCEPT .*:(\d+) /.exec(stderr);
-      if (match) resolve(Number(match[1]));
     });
     child.on("exit", (code) => reject(new Error(`openssl ocsp exited ${code}: ${stderr}`)));
   });
@@ -297,6 +353,8 @@ interface Proxy {
   url: string;
   /** Path → the port of the responder behind it. */
   routes: Map<string, number>;
+  /** Paths whose requests are replaced by the last request seen on /ca. */
+  swapped: Set<string>;
   count(path: string): number;
   stop(): Promise<void>;
 }
@@ -305,17 +363,21 @@ interface Proxy {
 async function startProxy(): Promise<Proxy> {
   const routes = new Map<string, number>();
   const counts = new Map<string, number>();
+  const swapped = new Set<string>();
+  let lastCaRequest = Buffer.alloc(0);
   const server = http.createServer(async (req, res) => {
     const path = req.url ?? "";
     counts.set(path, (counts.get(path) ?? 0) + 1);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = swapped.has(path) ? lastCaRequest : Buffer.concat(chunks);
+    if (path === "/ca") lastCaRequest = body;
     const port = routes.get(path);
     if (!port) return res.writeHead(404).end();
     const upstream = await fetch(`http://127.0.0.1:${port}/`, {
       method: "POST",
       headers: { "content-type": req.headers["content-type"] ?? "" },
-      body: Buffer.concat(chunks),
+      body,
     });
     res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "" });
     res.end(Buffer.from(await upstream.arrayBuffer()));
@@ -324,6 +386,7 @@ async function startProxy(): Promise<Proxy> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     routes,
+    swapped,
     count: (path) => counts.get(path) ?? 0,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
