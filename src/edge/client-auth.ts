@@ -24,7 +24,12 @@ export interface ConnectionAuth {
   links: readonly { serial: string; issuer: string }[];
   /** Fingerprints of every certificate in the verified chain: one must still be trusted by the host. */
   chainFingerprints: readonly string[];
+  /** The leaf's issuer certificate (DER), for OCSP. */
+  issuerDer?: Buffer;
 }
+
+/** What OCSP said about the leaf, when the host asks (`unavailable`: no usable answer from the responder). */
+export type OcspVerdict = "good" | "revoked" | "unknown" | "unavailable";
 
 export interface RequestAuth extends ClientAuth {
   /** Null when the certificate passes. */
@@ -74,6 +79,8 @@ export const FAILURES = {
   crlUnavailable: { code: "crl_unavailable", text: "unable to get certificate CRL" },
   crlExpired: { code: "crl_expired", text: "CRL has expired" },
   unparsable: { code: "certificate_invalid", text: "certificate could not be parsed" },
+  ocspUnknown: { code: "ocsp_unknown", text: "certificate status unknown" },
+  ocspUnavailable: { code: "ocsp_unavailable", text: "unable to get OCSP status" },
 } as const satisfies Record<string, AuthFailure>;
 
 function opensslFailure(code: string): AuthFailure {
@@ -115,11 +122,24 @@ export function connectionAuth(socket: TLSSocket, maxChainDepth: number): Connec
   let failure: AuthFailure | null = null;
   if (!socket.authorized) failure = opensslFailure(String(socket.authorizationError ?? "CERT_REJECTED"));
   else if (intermediateCount > maxChainDepth) failure = FAILURES.chainTooLong;
-  return { presented: true, failure, cert, links, chainFingerprints: fingerprints };
+  const issuerDer = chain[1]?.raw;
+  return {
+    presented: true,
+    failure,
+    cert,
+    links,
+    chainFingerprints: fingerprints,
+    ...(issuerDer ? { issuerDer } : {}),
+  };
 }
 
 /** The certificate's standing for one request on `host`, under the Snapshot `host` belongs to. */
-export function requestAuth(conn: ConnectionAuth, host: HostRuntime, nowMs: number): RequestAuth {
+export function requestAuth(
+  conn: ConnectionAuth,
+  host: HostRuntime,
+  nowMs: number,
+  ocsp?: OcspVerdict,
+): RequestAuth {
   if (!conn.presented) return NO_REQUEST_AUTH;
   const cert = conn.cert;
   if (!cert) {
@@ -141,7 +161,7 @@ export function requestAuth(conn: ConnectionAuth, host: HostRuntime, nowMs: numb
   const verified = failure === null;
   let revoked = false;
   if (verified) {
-    const revocation = revocationFailure(conn, host, nowMs);
+    const revocation = revocationFailure(conn, host, nowMs) ?? ocspFailure(ocsp, host);
     if (revocation) {
       failure = revocation;
       revoked = revocation === FAILURES.revoked;
@@ -169,6 +189,14 @@ function revocationFailure(conn: ConnectionAuth, host: HostRuntime, nowMs: numbe
     const nextUpdate = nextUpdateByIssuer.get(link.issuer);
     if (nextUpdate !== undefined && nowMs > nextUpdate) return FAILURES.crlExpired;
   }
+  return null;
+}
+
+function ocspFailure(ocsp: OcspVerdict | undefined, host: HostRuntime): AuthFailure | null {
+  if (ocsp === "revoked") return FAILURES.revoked;
+  if (host.config.mtls.staleCrl === "allow") return null;
+  if (ocsp === "unknown") return FAILURES.ocspUnknown;
+  if (ocsp === "unavailable") return FAILURES.ocspUnavailable;
   return null;
 }
 

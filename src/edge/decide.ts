@@ -4,12 +4,14 @@
  */
 import type { MtlsMode } from "../config/types.ts";
 import type { HostRuntime, Snapshot } from "../snapshot/snapshot.ts";
-import { type ConnectionAuth, type RequestAuth, requestAuth } from "./client-auth.ts";
+import { type ConnectionAuth, type OcspVerdict, type RequestAuth, requestAuth } from "./client-auth.ts";
 
 export interface ConnectionInfo {
   /** The SNI the client sent (lower case), null without one. */
   serverName: string | null;
   auth: ConnectionAuth;
+  /** The leaf's OCSP status, on hosts that check it. */
+  ocsp?: OcspVerdict;
 }
 
 export interface RequestInfo {
@@ -39,7 +41,7 @@ export function decide(
   if (snapshot.lookup(authorityName) !== host)
     return { kind: "reject", status: 421, reason: "host_mismatch" };
   const mode = host.modeFor(request.target);
-  const auth = requestAuth(conn.auth, host, nowMs);
+  const auth = requestAuth(conn.auth, host, nowMs, conn.ocsp);
   if (mode === "enforce" && auth.failure) {
     return { kind: "deny", status: 403, reason: auth.failure.code, host, mode, auth };
   }

@@ -11,8 +11,9 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import type tls from "node:tls";
 import type { Logger } from "pino";
+import { OcspChecker, OcspError } from "../revocation/index.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
-import { type ConnectionAuth, connectionAuth, type RequestAuth } from "./client-auth.ts";
+import { type ConnectionAuth, connectionAuth, type OcspVerdict, type RequestAuth } from "./client-auth.ts";
 import { ALERT, readClientHello, tlsAlert } from "./client-hello.ts";
 import { type Decision, decide } from "./decide.ts";
 import type { EdgeMetrics } from "./metrics.ts";
@@ -54,6 +55,8 @@ export class EdgeServer {
   readonly #listener: net.Server;
   #redirector: http.Server | undefined;
   readonly #sockets = new Set<net.Socket>();
+  /** One OCSP cache per responder timeout in use. */
+  readonly #ocspCheckers = new Map<number, OcspChecker>();
 
   constructor(snapshot: Snapshot, options: EdgeServerOptions) {
     this.#snapshot = snapshot;
@@ -201,16 +204,44 @@ export class EdgeServer {
     return state;
   }
 
-  #decideFor(req: EdgeRequest): Decision {
+  async #decideFor(req: EdgeRequest): Promise<Decision> {
+    const snapshot = this.#snapshot;
     const state = this.#connectionState(req.socket as EdgeSocket);
     const authority = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).authority : req.headers.host;
-    return decide(this.#snapshot, state, { authority, target: req.url ?? "/" }, Date.now());
+    const host = snapshot.lookup(state.serverName);
+    const ocsp = host?.config.mtls.ocsp.enabled
+      ? await this.#ocspVerdict(state.auth, host.config.mtls.ocsp.timeoutMs)
+      : undefined;
+    return decide(
+      snapshot,
+      ocsp ? { ...state, ocsp } : state,
+      { authority, target: req.url ?? "/" },
+      Date.now(),
+    );
+  }
+
+  /** The leaf's OCSP status (cached per certificate until the response's nextUpdate). */
+  async #ocspVerdict(auth: ConnectionAuth, timeoutMs: number): Promise<OcspVerdict | undefined> {
+    if (!auth.cert || auth.failure || !auth.issuerDer) return undefined;
+    let checker = this.#ocspCheckers.get(timeoutMs);
+    if (!checker) {
+      checker = new OcspChecker({ timeoutMs });
+      this.#ocspCheckers.set(timeoutMs, checker);
+    }
+    try {
+      return (await checker.check(auth.cert.der, auth.issuerDer)).status;
+    } catch (err) {
+      // A certificate that names no responder has nothing to ask; any other failure is no answer.
+      if (err instanceof OcspError && err.code === "no_responder") return undefined;
+      this.#logger.warn({ event: "ocsp_error", error: (err as Error).message }, "OCSP status unavailable");
+      return "unavailable";
+    }
   }
 
   async #request(req: EdgeRequest, res: EdgeResponse): Promise<void> {
     let decision: Decision;
     try {
-      decision = this.#decideFor(req);
+      decision = await this.#decideFor(req);
     } catch (err) {
       // Fail closed: an internal error never lets a request through.
       this.#logger.error({ event: "internal_error", err: (err as Error).message }, "decision failed");
@@ -240,7 +271,7 @@ export class EdgeServer {
     socket.on("error", () => socket.destroy());
     let decision: Decision;
     try {
-      decision = this.#decideFor(req);
+      decision = await this.#decideFor(req);
     } catch {
       socket.destroy();
       return;

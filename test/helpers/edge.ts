@@ -147,15 +147,17 @@ export async function makeEdgePki(dir: string, hostnames: readonly string[]): Pr
   };
 }
 
-/** A CRL from `openssl ca -gencrl`, revoking the given certificates of CA `caName` (files in dir). */
-export async function opensslCrl(
+/**
+ * An `openssl ca` database for CA `caName` (files in dir) listing `valid` and `revoked` certificates;
+ * returns the config file that `openssl ca` and `openssl ocsp` use with it.
+ */
+export async function opensslCaDatabase(
   dir: string,
   caName: string,
-  revoke: readonly string[],
-  out: string,
-): Promise<string> {
-  const db = join(dir, `${caName}-index.txt`);
-  await writeFile(db, "");
+  certs: { valid?: readonly string[]; revoked?: readonly string[] },
+): Promise<{ conf: string; index: string }> {
+  const index = join(dir, `${caName}-index.txt`);
+  await writeFile(index, "");
   const conf = join(dir, `${caName}-ca.cnf`);
   await writeFile(
     conf,
@@ -163,20 +165,66 @@ export async function opensslCrl(
       "[ca]",
       "default_ca = test",
       "[test]",
-      `database = ${db}`,
+      `database = ${index}`,
       `certificate = ${join(dir, `${caName}.pem`)}`,
       `private_key = ${join(dir, `${caName}-key.pem`)}`,
       "default_md = sha256",
       "default_crl_days = 7",
+      "unique_subject = no",
       `crlnumber = ${join(dir, `${caName}-crlnumber`)}`,
       "",
     ].join("\n"),
   );
   // Each new CRL gets the next CRL number (the edge refuses to go back to an older one).
   await writeFile(join(dir, `${caName}-crlnumber`), "01\n", { flag: "wx" }).catch(() => {});
-  for (const cert of revoke) await openssl(["ca", "-config", conf, "-revoke", cert]);
+  for (const cert of certs.valid ?? []) await openssl(["ca", "-config", conf, "-valid", cert]);
+  for (const cert of certs.revoked ?? []) await openssl(["ca", "-config", conf, "-revoke", cert]);
+  return { conf, index };
+}
+
+/** A CRL from `openssl ca -gencrl`, revoking the given certificates of CA `caName` (files in dir). */
+export async function opensslCrl(
+  dir: string,
+  caName: string,
+  revoke: readonly string[],
+  out: string,
+): Promise<string> {
+  const { conf } = await opensslCaDatabase(dir, caName, { revoked: revoke });
   await openssl(["ca", "-config", conf, "-gencrl", "-out", join(dir, out)]);
   return join(dir, out);
+}
+
+/** `openssl ocsp` answering for CA `caName` from `index`, signed by the CA itself, on `port`. */
+export async function startOcspResponder(
+  dir: string,
+  caName: string,
+  index: string,
+  port: number,
+): Promise<ChildProcess> {
+  const child = spawn(
+    "openssl",
+    [
+      "ocsp",
+      "-index",
+      index,
+      "-port",
+      String(port),
+      "-rsigner",
+      `${caName}.pem`,
+      "-rkey",
+      `${caName}-key.pem`,
+    ].concat(["-CA", `${caName}.pem`, "-nmin", "5", "-ignore_err"]),
+    { cwd: dir, stdio: ["ignore", "pipe", "ignore"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/ACCEPT/.test(out)) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`openssl ocsp exited with ${code}`)));
+  });
+  return child;
 }
 
 export interface EchoOrigin {
