@@ -4,7 +4,7 @@
  */
 import { open, readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { describeFsError } from "../cli/io.ts";
+import { describeFsError } from "../files.ts";
 import { assertCanIssue, type Certificate, parseCertificates } from "../pki/certificate.ts";
 import { PkiError } from "../pki/errors.ts";
 import { keyMatchesPublicKey, parsePrivateKey } from "../pki/keys.ts";

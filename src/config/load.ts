@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { describeFsError } from "../cli/io.ts";
+import { describeFsError } from "../files.ts";
 import { ConfigError } from "./errors.ts";
 import { type FileContext, readKeyPair, readOriginCa, readTrustedCas, resolveCrls } from "./files.ts";
 import { firstIssueError } from "./issues.ts";

@@ -4,7 +4,7 @@
  */
 import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFilesAtomically } from "../cli/io.ts";
+import { writeFilesAtomically } from "../files.ts";
 import { sha256 } from "./hash.ts";
 
 export interface CacheMetadata {

@@ -5,8 +5,8 @@
  */
 import { EventEmitter } from "node:events";
 import { readFile } from "node:fs/promises";
-import { describeFsError } from "../cli/io.ts";
 import type { CrlSource, HostConfig } from "../config/types.ts";
+import { describeFsError } from "../files.ts";
 import { crlInfo, olderThan, type Trust, type VerifiedCrl, verifyCrlBytes } from "./accept.ts";
 import { type CachedCrl, readCache, writeCache } from "./cache.ts";
 import { messageOf, RevocationError } from "./errors.ts";
