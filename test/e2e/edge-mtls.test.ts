@@ -150,6 +150,17 @@ hostnames:
     assert.equal(wrong.status, 403);
   });
 
+  test("enforce: a server certificate (no clientAuth EKU) from the trusted CA → 403 certificate_wrong_purpose", async () => {
+    const wrong = await makeServerCert(dir, "wrong-purpose", { issuer: "client-ca" });
+    const res = await curlEdge(pki, edge.port, "https://api.example.test/", [
+      ...clientCertArgs({ cert: wrong.certPath, key: wrong.keyPath }),
+      "-H",
+      "Accept: application/json",
+    ]);
+    assert.equal(res.status, 403);
+    assert.equal(JSON.parse(res.body).error.reason, "certificate_wrong_purpose");
+  });
+
   test("enforce: a revoked certificate → 403 certificate_revoked, and a log event names it", async () => {
     const res = await curlEdge(pki, edge.port, "https://api.example.test/", clientCertArgs(revoked));
     assert.equal(res.status, 403);
