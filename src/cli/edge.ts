@@ -1,4 +1,4 @@
-import { defaultWorkerCount, startEdge } from "../edge/supervisor.ts";
+import { defaultWorkerCount, fileConfigSource, startEdge } from "../edge/supervisor.ts";
 import { flagCommand } from "./command.ts";
 import { UsageError } from "./errors.ts";
 
@@ -19,7 +19,10 @@ export const edgeCommand = flagCommand("portcullis", {
   async run(flags) {
     if (flags.workers !== undefined && flags.workers < 1) throw new UsageError("--workers must be 1 or more");
     const configPath = flags.config ?? "portcullis.yaml";
-    const edge = await startEdge({ configPath, workers: flags.workers ?? defaultWorkerCount() });
+    const edge = await startEdge({
+      source: fileConfigSource(configPath),
+      workers: flags.workers ?? defaultWorkerCount(),
+    });
     await new Promise<void>((resolve) => {
       process.once("SIGINT", () => resolve());
       process.once("SIGTERM", () => resolve());

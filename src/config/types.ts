@@ -62,6 +62,11 @@ export interface MtlsConfig {
   /** Longest prefix wins; the host mode applies where none matches. */
   paths: PathRule[];
   ocsp: { enabled: boolean; timeoutMs: number };
+  /**
+   * Revocations the control plane knows without a CRL (its managed CA's revoked client certificates):
+   * serials (uppercase hex) per issuing CA certificate's SHA-256 fingerprint. Empty from a config file.
+   */
+  revoked?: { issuerFingerprint256: string; serials: string[] }[];
 }
 
 export interface OriginConfig {

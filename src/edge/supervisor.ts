@@ -20,9 +20,36 @@ import { createLogger } from "./log.ts";
 import { createEdgeMetrics, createSupervisorMetrics, type SupervisorMetrics } from "./metrics.ts";
 import { type EdgeUpdate, EdgeWorker } from "./worker.ts";
 
+/** Where the edge's config comes from: a YAML file, or the control plane's store. */
+export interface EdgeConfigSource {
+  /** How messages name it: the file as the user gave it, or "the store". */
+  readonly name: string;
+  load(): Promise<EdgeConfig>;
+  /** Calls `onChange(why)` whenever the config may have changed; returns the function that stops it. */
+  watch(onChange: (why: string) => void): () => void;
+}
+
 export interface EdgeOptions {
-  configPath: string;
+  source: EdgeConfigSource;
   workers: number;
+  logger?: Logger;
+}
+
+/** A YAML config file: reloaded when the file changes (even if saved by rename) and on SIGHUP. */
+export function fileConfigSource(path: string): EdgeConfigSource {
+  return {
+    name: path,
+    load: () => loadEdgeConfig(path),
+    watch(onChange) {
+      const stopWatching = watchFile(path, () => onChange("config file changed"));
+      const onHangup = () => onChange("SIGHUP");
+      process.on("SIGHUP", onHangup);
+      return () => {
+        stopWatching();
+        process.off("SIGHUP", onHangup);
+      };
+    },
+  };
 }
 
 /** Messages between the supervisor and cluster workers. */
@@ -37,8 +64,8 @@ export function defaultWorkerCount(): number {
 
 /** Starts the edge. Resolves once every worker serves the first Snapshot; throws ConfigError on a bad config. */
 export async function startEdge(options: EdgeOptions): Promise<{ stop: () => Promise<void> }> {
-  const config = await loadEdgeConfig(options.configPath);
-  const logger = createLogger(config.log.level);
+  const config = await options.source.load();
+  const logger = options.logger ?? createLogger(config.log.level);
   const supervisor = new Supervisor(options, config, logger, createSupervisorMetrics());
   await supervisor.start();
   return { stop: () => supervisor.stop() };
@@ -57,7 +84,6 @@ class Supervisor {
   #ready = false;
   #reloading: Promise<void> = Promise.resolve();
   #stopWatching: (() => void) | undefined;
-  readonly #onHangup = () => this.reload("SIGHUP");
 
   constructor(options: EdgeOptions, config: EdgeConfig, logger: Logger, metrics: SupervisorMetrics) {
     this.#options = options;
@@ -79,8 +105,7 @@ class Supervisor {
     await this.#broadcast();
     this.#crls.start();
     this.#admin = await this.#startAdmin();
-    this.#stopWatching = watchFile(this.#config.file, () => this.reload("config file changed"));
-    process.on("SIGHUP", this.#onHangup);
+    this.#stopWatching = this.#options.source.watch((why) => void this.reload(why));
     this.#ready = true;
     const { https, http: plain } = this.#config.listen;
     this.#logger.info(
@@ -100,9 +125,11 @@ class Supervisor {
   reload(why: string): Promise<void> {
     this.#reloading = this.#reloading.then(async () => {
       try {
-        const config = await loadEdgeConfig(this.#options.configPath);
-        const crls = this.#crlManager(config);
-        await this.#loadCrls(crls, config);
+        const config = await this.#options.source.load();
+        // The same CRL sources and CAs: keep the CRLs as they are (no refetch on every store write).
+        const sameCrls = crlInputs(config) === crlInputs(this.#config);
+        const crls = sameCrls ? this.#crls : this.#crlManager(config);
+        if (!sameCrls) await this.#loadCrls(crls, config);
         this.#validate(config, crls);
         if (JSON.stringify(config.listen) !== JSON.stringify(this.#config.listen)) {
           this.#logger.warn({ event: "config_listen_changed" }, "listen addresses change only on restart");
@@ -111,8 +138,10 @@ class Supervisor {
         this.#config = config;
         this.#crls = crls;
         await this.#broadcast();
-        crls.start();
-        await old.stop();
+        if (crls !== old) {
+          crls.start();
+          await old.stop();
+        }
         this.#metrics.configReloads.inc({ result: "applied" });
         this.#logger.info({ event: "config_reloaded", why }, "config reloaded");
       } catch (err) {
@@ -127,7 +156,6 @@ class Supervisor {
   }
 
   async stop(): Promise<void> {
-    process.off("SIGHUP", this.#onHangup);
     this.#stopWatching?.();
     await this.#crls.stop();
     await Promise.all(this.#targets.map((target) => target.stop()));
@@ -158,7 +186,7 @@ class Supervisor {
     try {
       await manager.load(config.hosts);
     } catch (err) {
-      throw new ConfigError({ file: this.#options.configPath, detail: (err as Error).message });
+      throw new ConfigError({ file: this.#options.source.name, detail: (err as Error).message });
     }
   }
 
@@ -168,7 +196,7 @@ class Supervisor {
       const { caches } = compileSnapshot(config, crls.status());
       for (const pool of caches.origins.values()) void pool.dispatcher.close();
     } catch (err) {
-      throw new ConfigError({ file: this.#options.configPath, detail: (err as Error).message });
+      throw new ConfigError({ file: this.#options.source.name, detail: (err as Error).message });
     }
   }
 
@@ -306,6 +334,11 @@ class ClusterTarget implements WorkerTarget {
       this.#worker.send({ type: "shutdown" } satisfies ToWorker);
     });
   }
+}
+
+/** What the CRL manager's work depends on: each host's CRL sources and the CAs that verify them. */
+function crlInputs(config: EdgeConfig): string {
+  return JSON.stringify(config.hosts.map((host) => [host.mtls.crls, host.mtls.trustedCasPem]));
 }
 
 /** Watches a file through its directory, so editors that save by rename are seen too. Debounced. */

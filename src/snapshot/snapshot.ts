@@ -124,7 +124,7 @@ function compileHost(
     contextOptions,
     trustedFingerprints: new Set(requestsCert ? host.mtls.trustedCasPem.map(fingerprintOfPem) : []),
     modeFor: compilePathModes(host.mtls.mode, host.mtls.paths),
-    revocation: hostRevocation(host.mtls.crls, crls),
+    revocation: hostRevocation(host.mtls.crls, crls, host.mtls.revoked ?? []),
     forwarder: compileForwarder(host.forward),
     origin,
   };
@@ -148,8 +148,15 @@ function secureContextOptions(host: HostConfig, requestsCert: boolean): tls.Secu
   };
 }
 
-function hostRevocation(sources: readonly CrlSource[], crls: ReadonlyMap<string, CrlStatus>): HostRevocation {
+function hostRevocation(
+  sources: readonly CrlSource[],
+  crls: ReadonlyMap<string, CrlStatus>,
+  managed: NonNullable<HostConfig["mtls"]["revoked"]>,
+): HostRevocation {
   const revokedByIssuer = new Map<string, ReadonlySet<string>>();
+  for (const { issuerFingerprint256, serials } of managed) {
+    revokedByIssuer.set(issuerFingerprint256, new Set(serials));
+  }
   const nextUpdateByIssuer = new Map<string, number>();
   const unavailable: string[] = [];
   for (const source of sources) {
