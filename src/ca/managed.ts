@@ -3,26 +3,18 @@
  * certificates from CSRs, and publishes its revocations as a CRL. Built on src/pki; the store keeps its
  * key encrypted.
  */
-import { createHash, randomUUID, X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { createCrl } from "../pki/crl.ts";
 import { parseCsr } from "../pki/csr.ts";
 import { loadIssuer } from "../pki/issuer.ts";
 import { parseSigningConfig } from "../pki/profile.ts";
 import { initCa, signCsr } from "../pki/sign.ts";
 import { normalizeSerial } from "../revocation/index.ts";
+import { newId, timestamp } from "../store/ids.ts";
 import type { ClientCertificate, ManagedCa, Zone } from "../store/types.ts";
 
 export const MAX_VALIDITY_DAYS = 3650;
 const CA_VALIDITY = "87600h"; // 10 years
-
-export function newId(): string {
-  return randomUUID().replaceAll("-", "");
-}
-
-/** ISO 8601 UTC without milliseconds, as the store keeps times. */
-export function isoSeconds(date: Date): string {
-  return `${date.toISOString().slice(0, 19)}Z`;
-}
 
 /** A new managed CA for the zone: ECDSA P-256, 10 years, pathlen 0 (it issues client certificates only). */
 export async function createManagedCa(
@@ -37,13 +29,13 @@ export async function createManagedCa(
       key: { algo: "ecdsa", size: 256 },
       names: [{ O: "Portcullis" }],
       ca: { pathlen: 0, pathlenzero: true, expiry: CA_VALIDITY },
-    } as never,
+    },
     undefined,
     { now },
   );
   if (!made.key) throw new Error("initCa returned no key");
   return {
-    ca: { id: newId(), zoneId: zone.id, name, certificatePem: made.cert, createdAt: isoSeconds(now) },
+    ca: { id: newId(), zoneId: zone.id, name, certificatePem: made.cert, createdAt: timestamp(now) },
     keyPem: made.key,
   };
 }
@@ -88,8 +80,8 @@ export async function issueClientCertificate(
     signature: signatureName(x509),
     status: "active",
     validityDays,
-    issuedOn: isoSeconds(x509.validFromDate),
-    expiresOn: isoSeconds(x509.validToDate),
+    issuedOn: timestamp(x509.validFromDate),
+    expiresOn: timestamp(x509.validToDate),
     revokedOn: null,
   };
 }

@@ -6,10 +6,12 @@ import { edgeCommand } from "./edge.ts";
 import { UsageError } from "./errors.ts";
 import { pkiCommand } from "./pki/index.ts";
 import { startCommand } from "./start.ts";
+import { upCommand } from "./up.ts";
 
 const root = commandGroup("", "portcullis", "Portcullis: a self-hosted mutual-TLS edge.", [
   pkiCommand,
   edgeCommand,
+  upCommand,
   startCommand,
 ]);
 

@@ -1,0 +1,8 @@
+import type { Store } from "../store/types.ts";
+
+/** What every route plugin gets. */
+export interface ApiContext {
+  store: Store;
+  /** Most CA certificates (`ca: true`) per account; Infinity for no limit. */
+  caQuota: number;
+}

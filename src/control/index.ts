@@ -1,0 +1,2 @@
+export { API_PREFIX, type ApiOptions, buildApi } from "./app.ts";
+export { createToken, ensureBootstrapToken } from "./tokens.ts";

@@ -1,0 +1,104 @@
+/** Store records as the API's snake_case JSON. Nothing secret ever passes through here. */
+import type {
+  Account,
+  ApiToken,
+  AuditEntry,
+  Hostname,
+  MtlsCertificate,
+  TokenScope,
+  Zone,
+} from "../store/types.ts";
+
+export function accountJson(account: Account) {
+  return { id: account.id, name: account.name, created_on: account.createdAt };
+}
+
+export function zoneJson(zone: Zone, account: Account | undefined) {
+  return {
+    id: zone.id,
+    name: zone.name,
+    status: "active",
+    account: { id: zone.accountId, name: account?.name ?? "" },
+    created_on: zone.createdAt,
+  };
+}
+
+/** Exactly Cloudflare's fields; never `private_key`. */
+export function mtlsCertificateJson(certificate: MtlsCertificate) {
+  return {
+    id: certificate.id,
+    name: certificate.name,
+    ca: certificate.ca,
+    certificates: certificate.certificates,
+    issuer: certificate.issuer,
+    serial_number: certificate.serialNumber,
+    signature: certificate.signature,
+    expires_on: certificate.expiresOn,
+    uploaded_on: certificate.uploadedOn,
+    updated_at: certificate.updatedAt,
+  };
+}
+
+export function scopeJson(scope: TokenScope) {
+  switch (scope.kind) {
+    case "admin":
+      return { kind: "admin" };
+    case "account":
+      return { kind: "account", account_id: scope.accountId, access: scope.access };
+    case "zone":
+      return { kind: "zone", zone_id: scope.zoneId, access: scope.access };
+  }
+}
+
+export function tokenJson(token: ApiToken) {
+  return {
+    id: token.id,
+    name: token.name,
+    status: token.status,
+    scopes: token.scopes.map(scopeJson),
+    created_on: token.createdAt,
+    last_used_on: token.lastUsedAt,
+  };
+}
+
+export function hostnameJson(hostname: Hostname) {
+  const { mtls, origin } = hostname;
+  return {
+    id: hostname.id,
+    zone_id: hostname.zoneId,
+    hostname: hostname.hostname,
+    default: hostname.isDefault,
+    server_certificate_id: hostname.serverCertificateId,
+    mtls: {
+      mode: mtls.mode,
+      paths: mtls.paths.map((rule) => ({ prefix: rule.prefix, mode: rule.mode })),
+      stale_crl: mtls.staleCrl,
+      max_chain_depth: mtls.maxChainDepth,
+      crls: mtls.crls,
+      ocsp: { enabled: mtls.ocsp.enabled, timeout_ms: mtls.ocsp.timeoutMs },
+    },
+    origin: {
+      url: origin.url,
+      ca_certificate_id: origin.caCertificateId,
+      servername: origin.servername,
+      connect_timeout_ms: origin.connectTimeoutMs,
+      response_timeout_ms: origin.responseTimeoutMs,
+      body_timeout_ms: origin.bodyTimeoutMs,
+    },
+    forward: hostname.forward.map((spec) => ("format" in spec ? spec.format : spec)),
+    created_on: hostname.createdAt,
+    modified_on: hostname.updatedAt,
+  };
+}
+
+export function auditJson(entry: AuditEntry) {
+  return {
+    id: entry.id,
+    when: entry.at,
+    token_id: entry.tokenId,
+    action: entry.action,
+    resource: entry.resource,
+    before: entry.before,
+    after: entry.after,
+  };
+}

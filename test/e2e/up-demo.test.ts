@@ -1,0 +1,82 @@
+/**
+ * `portcullis up --demo`, as a new user runs it: the printed curl commands give 403 without the demo
+ * certificate and 200 with it (the body shows the identity the origin received); a second start reuses
+ * the data; Ctrl-C stops cleanly.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { test } from "node:test";
+import { freePort } from "../helpers/openssl-server.ts";
+import { missingPeer } from "../helpers/peers.ts";
+import { PORTCULLIS_BIN, run, tempDir } from "../helpers/run.ts";
+
+interface Started {
+  output: string;
+  stop(): Promise<number | null>;
+}
+
+async function up(dataDir: string, edgePort: number, apiPort: number): Promise<Started> {
+  const child = spawn(
+    PORTCULLIS_BIN,
+    ["up", "--demo", "--data", dataDir, "--edge", `127.0.0.1:${edgePort}`, "--api", `127.0.0.1:${apiPort}`],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORTCULLIS_ADMIN_TOKEN: "pct_test_admin_token_0123456789abcdef" } },
+  );
+  let output = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const started = Date.now();
+  while (!output.includes("Ctrl-C stops")) {
+    if (child.exitCode !== null || Date.now() - started > 30_000) {
+      throw new Error(`portcullis up did not start: ${output}\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    output,
+    stop: async () => {
+      child.kill("SIGINT");
+      return exited;
+    },
+  };
+}
+
+/** The command lines `up` printed (indented by two spaces), in order. */
+function printedCommands(output: string): string[] {
+  return output
+    .split("\n")
+    .filter((line) => line.startsWith("  curl "))
+    .map((line) => line.trim());
+}
+
+test("portcullis up --demo: 403 without the certificate, 200 with it, as printed", { skip: missingPeer("curl") }, async () => {
+  const { path: dir, cleanup } = await tempDir();
+  try {
+    const edgePort = await freePort();
+    const apiPort = await freePort();
+    let started = await up(dir, edgePort, apiPort);
+    const [without, withCert] = printedCommands(started.output);
+    assert.ok(without && withCert, started.output);
+    const denied = await run("sh", ["-c", `${without} -s -o /dev/null -w '%{http_code}'`]);
+    assert.equal(denied.stdout, "403", denied.stderr);
+    const allowed = await run("sh", ["-c", `${withCert} -s`]);
+    const body = JSON.parse(allowed.stdout);
+    assert.equal(body.identity["cf-cert-verified"], "true");
+    assert.match(body.identity["cf-cert-subject-dn"], /CN=demo-client/);
+    assert.equal(await started.stop(), 0);
+
+    // A second start reuses the data: the same certificate still works.
+    started = await up(dir, edgePort, apiPort);
+    const again = await run("sh", ["-c", `${withCert} -s -o /dev/null -w '%{http_code}'`]);
+    assert.equal(again.stdout, "200");
+    assert.doesNotMatch(started.output, /Admin API token/, "the bootstrap token is printed only once");
+    assert.equal(await started.stop(), 0);
+  } finally {
+    await cleanup();
+  }
+});
