@@ -46,17 +46,18 @@ export function flagCommand<S extends FlagSpecs>(prefix: string, def: FlagComman
 
 /** A command made of subcommands (`portcullis pki gencert …`). */
 export function commandGroup(prefix: string, name: string, summary: string, commands: Command[]): Command {
+  const full = prefix ? `${prefix} ${name}` : name;
   const byName = new Map(commands.map((c) => [c.name, c]));
   const help = () =>
     [
-      `Usage: ${prefix} ${name} <command> [flags] [arguments]`,
+      `Usage: ${full} <command> [flags] [arguments]`,
       "",
       summary,
       "",
       "Commands:",
       ...commands.map((c) => `  ${c.name.padEnd(16)}${c.summary}`),
       "",
-      `Run '${prefix} ${name} <command> -h' for a command's flags.`,
+      `Run '${full} <command> -h' for a command's flags.`,
       "",
     ].join("\n");
   return {
@@ -70,10 +71,15 @@ export function commandGroup(prefix: string, name: string, summary: string, comm
       }
       const command = byName.get(sub);
       if (!command) {
-        process.stderr.write(`${prefix} ${name}: unknown command "${sub}"\n${help()}`);
+        process.stderr.write(`${full}: unknown command "${sub}"\n${help()}`);
         return 2;
       }
       return command.run(rest);
     },
   };
+}
+
+/** A command whose module loads only when it runs, so `portcullis pki …` never pays for the edge or the API. */
+export function lazyCommand(name: string, summary: string, load: () => Promise<Command>): Command {
+  return { name, summary, run: async (argv) => (await load()).run(argv) };
 }

@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 import { ConfigError } from "../config/errors.ts";
 import { PkiError } from "../pki/errors.ts";
-import { commandGroup } from "./command.ts";
-import { edgeCommand } from "./edge.ts";
+import { commandGroup, lazyCommand } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { pkiCommand } from "./pki/index.ts";
 import { startCommand } from "./start.ts";
-import { upCommand } from "./up.ts";
 
 const root = commandGroup("", "portcullis", "Portcullis: a self-hosted mutual-TLS edge.", [
   pkiCommand,
-  edgeCommand,
-  upCommand,
+  lazyCommand(
+    "edge",
+    "Run the mTLS edge from a config file (docs/config.md)",
+    async () => (await import("./edge.ts")).edgeCommand,
+  ),
+  lazyCommand(
+    "up",
+    "Run the control plane (API) and the edge on the embedded store",
+    async () => (await import("./up.ts")).upCommand,
+  ),
   startCommand,
 ]);
 

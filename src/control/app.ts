@@ -12,6 +12,8 @@ import type { ApiContext } from "./context.ts";
 import { installErrorHandlers } from "./error-handler.ts";
 import { accountRoutes } from "./routes/accounts.ts";
 import { auditLogRoutes } from "./routes/audit-logs.ts";
+import { clientCertificateRoutes } from "./routes/client-certificates.ts";
+import { crlRoutes } from "./routes/crl.ts";
 import { hostnameAssociationRoutes } from "./routes/hostname-associations.ts";
 import { hostnameRoutes } from "./routes/hostnames.ts";
 import { mtlsCertificateRoutes } from "./routes/mtls-certificates.ts";
@@ -37,6 +39,7 @@ export const ROUTE_GROUPS = [
   mtlsCertificateRoutes,
   hostnameAssociationRoutes,
   hostnameRoutes,
+  clientCertificateRoutes,
   auditLogRoutes,
 ] as const;
 
@@ -78,6 +81,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       security: [{ bearer: [] }],
     },
   });
+  app.register(crlRoutes, context);
   app.register(
     async (api) => {
       api.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () =>

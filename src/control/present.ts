@@ -3,7 +3,9 @@ import type {
   Account,
   ApiToken,
   AuditEntry,
+  ClientCertificate,
   Hostname,
+  ManagedCa,
   MtlsCertificate,
   TokenScope,
   Zone,
@@ -100,5 +102,29 @@ export function auditJson(entry: AuditEntry) {
     resource: entry.resource,
     before: entry.before,
     after: entry.after,
+  };
+}
+
+/** Cloudflare's managed client certificate fields. */
+export function clientCertificateJson(certificate: ClientCertificate, ca: ManagedCa | undefined) {
+  return {
+    id: certificate.id,
+    certificate: certificate.certificatePem,
+    certificate_authority: { id: certificate.caId, name: ca?.name ?? "" },
+    common_name: certificate.commonName,
+    country: certificate.country,
+    csr: certificate.csr,
+    expires_on: certificate.expiresOn,
+    fingerprint_sha256: certificate.fingerprintSha256,
+    issued_on: certificate.issuedOn,
+    location: certificate.location,
+    organization: certificate.organization,
+    organizational_unit: certificate.organizationalUnit,
+    serial_number: certificate.serialNumber,
+    signature: certificate.signature,
+    ski: certificate.ski,
+    state: "",
+    status: certificate.status,
+    validity_days: certificate.validityDays,
   };
 }

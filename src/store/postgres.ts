@@ -13,7 +13,9 @@ import { Watchers } from "./watchers.ts";
 import { Writer } from "./writer.ts";
 
 export const CHANGES_CHANNEL = "portcullis_changes";
-const MAX_ATTEMPTS = 8;
+/** Serialization failures only happen between processes (one process queues its own transactions). */
+const MAX_ATTEMPTS = 20;
+const MAX_BACKOFF_MS = 250;
 
 export interface PostgresOptions {
   url: string;
@@ -105,7 +107,10 @@ class PostgresStore extends Reader implements Store {
               }
               return value;
             });
-          if (written !== undefined) this.#watchers.offer(written);
+          if (written !== undefined) {
+            const version = written;
+            this.#mutex.outside(() => this.#watchers.offer(version));
+          }
           return result;
         } catch (error) {
           if (!isRetryable(error)) throw toStoreError(error, { what: "transaction" });
@@ -113,7 +118,7 @@ class PostgresStore extends Reader implements Store {
             throw new StoreError("unavailable", `transaction still conflicting after ${attempt} attempts`);
           }
           // Jittered exponential backoff, so two processes that collided do not collide again.
-          await sleep(Math.random() * 10 * 2 ** attempt);
+          await sleep(Math.random() * Math.min(MAX_BACKOFF_MS, 5 * 2 ** attempt));
         }
       }
     });

@@ -122,7 +122,12 @@ class SqliteStore extends Reader implements Store {
         throw toStoreError(error, { what: "transaction" });
       }
       const version = tx.writtenVersion;
-      if (version !== undefined) for (const watchers of this.#shared.watchers) watchers.offer(version);
+      if (version !== undefined) {
+        const offer = () => {
+          for (const watchers of this.#shared.watchers) watchers.offer(version);
+        };
+        this.#shared.mutex.outside(offer);
+      }
       return result;
     });
   }

@@ -3,7 +3,6 @@
  * edge fed from the store so that every write reaches it within a second.
  */
 import type { Logger } from "pino";
-import { managedCrl } from "../ca/managed.ts";
 import type { Address } from "../config/types.ts";
 import { buildApi } from "../control/app.ts";
 import { ensureBootstrapToken } from "../control/auth.ts";
@@ -48,9 +47,6 @@ export async function startUp(options: UpOptions): Promise<Up> {
     if (demo) stops.unshift(demo.stopOrigin);
 
     const api = buildApi({ store, logger });
-    api.get("/crl/:zoneId", async (request, reply) =>
-      crlResponse(store, (request.params as { zoneId: string }).zoneId, reply),
-    );
     await api.listen({ host: options.api.host, port: options.api.port });
     stops.unshift(() => api.close());
 
@@ -58,6 +54,13 @@ export async function startUp(options: UpOptions): Promise<Up> {
       source: storeConfigSource(store, edgeBase(options), (m) => logger.warn(m)),
       workers: options.workers,
       logger,
+      onApplied: () =>
+        void settlePending(store).catch((err: Error) =>
+          logger.warn(
+            { event: "settle_failed", error: err.message },
+            "cannot settle pending client certificates",
+          ),
+        ),
     });
     stops.unshift(edge.stop);
     const address = api.server.address();
@@ -75,6 +78,24 @@ export async function startUp(options: UpOptions): Promise<Up> {
   }
 }
 
+/**
+ * Once the edge serves a Snapshot, the revocations and reactivations it was built from are in force:
+ * pending_revocation → revoked, pending_reactivation → active (Cloudflare's states). Writes only when
+ * something is pending, so it does not loop.
+ */
+async function settlePending(store: Store): Promise<void> {
+  const [revoking, reactivating] = await Promise.all([
+    store.listClientCertificates({ status: "pending_revocation", limit: 1000 }),
+    store.listClientCertificates({ status: "pending_reactivation", limit: 1000 }),
+  ]);
+  if (revoking.items.length === 0 && reactivating.items.length === 0) return;
+  await store.transaction(async (tx) => {
+    for (const item of revoking.items)
+      await tx.updateClientCertificateStatus(item.id, "revoked", item.revokedOn);
+    for (const item of reactivating.items) await tx.updateClientCertificateStatus(item.id, "active", null);
+  });
+}
+
 function edgeBase(options: UpOptions): EdgeBase {
   return {
     listen: { https: options.edge },
@@ -90,35 +111,6 @@ function edgeBase(options: UpOptions): EdgeBase {
       keepAliveTimeoutMs: 60_000,
     },
   };
-}
-
-/** A zone's managed-CA CRL at a stable public URL (`/crl/<zone_id>`), DER, as CRL distribution points serve them. */
-async function crlResponse(
-  store: Store,
-  zoneId: string,
-  reply: { code(n: number): unknown; header(k: string, v: string): unknown; send(b: unknown): unknown },
-) {
-  const ca = await store.getManagedCa(zoneId.replace(/\.crl$/, ""));
-  const key = ca ? await store.secretKeyPem({ kind: "managed_ca", id: ca.id }) : undefined;
-  if (!ca || !key) {
-    reply.code(404);
-    return {
-      success: false,
-      errors: [{ code: 1404, message: "no managed CA for this zone" }],
-      messages: [],
-      result: null,
-    };
-  }
-  const revoked = [];
-  for (const status of ["revoked", "pending_revocation"] as const) {
-    revoked.push(
-      ...(await store.listClientCertificates({ zoneId: ca.zoneId, status, limit: 100_000 })).items,
-    );
-  }
-  const crl = await managedCrl(ca, key, revoked);
-  reply.header("content-type", "application/pkix-crl");
-  reply.header("cache-control", "max-age=60");
-  return reply.send(crl.der);
 }
 
 async function stopAll(stops: readonly (() => Promise<void>)[], logger: Logger): Promise<void> {

@@ -10,6 +10,16 @@ import { freePort } from "../helpers/openssl-server.ts";
 import { missingPeer } from "../helpers/peers.ts";
 import { PORTCULLIS_BIN, run, tempDir } from "../helpers/run.ts";
 
+const ADMIN_TOKEN = "pct_test_admin_token_0123456789abcdef";
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const since = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - since > timeoutMs) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 interface Started {
   output: string;
   stop(): Promise<number | null>;
@@ -19,7 +29,7 @@ async function up(dataDir: string, edgePort: number, apiPort: number): Promise<S
   const child = spawn(
     PORTCULLIS_BIN,
     ["up", "--demo", "--data", dataDir, "--edge", `127.0.0.1:${edgePort}`, "--api", `127.0.0.1:${apiPort}`],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORTCULLIS_ADMIN_TOKEN: "pct_test_admin_token_0123456789abcdef" } },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN } },
   );
   let output = "";
   let stderr = "";
@@ -40,7 +50,7 @@ async function up(dataDir: string, edgePort: number, apiPort: number): Promise<S
   return {
     output,
     stop: async () => {
-      child.kill("SIGINT");
+      if (child.exitCode === null) child.kill("SIGINT");
       return exited;
     },
   };
@@ -54,12 +64,16 @@ function printedCommands(output: string): string[] {
     .map((line) => line.trim());
 }
 
-test("portcullis up --demo: 403 without the certificate, 200 with it, as printed", { skip: missingPeer("curl") }, async () => {
+test("portcullis up --demo: 403 without the certificate, 200 with it; revoked by the API within 1 s", {
+  skip: missingPeer("curl", "openssl"),
+}, async () => {
   const { path: dir, cleanup } = await tempDir();
+  let running: Started | undefined;
   try {
     const edgePort = await freePort();
     const apiPort = await freePort();
     let started = await up(dir, edgePort, apiPort);
+    running = started;
     const [without, withCert] = printedCommands(started.output);
     assert.ok(without && withCert, started.output);
     const denied = await run("sh", ["-c", `${without} -s -o /dev/null -w '%{http_code}'`]);
@@ -68,15 +82,61 @@ test("portcullis up --demo: 403 without the certificate, 200 with it, as printed
     const body = JSON.parse(allowed.stdout);
     assert.equal(body.identity["cf-cert-verified"], "true");
     assert.match(body.identity["cf-cert-subject-dn"], /CN=demo-client/);
+
+    // Revoke it through the API: the edge refuses it within a second, and the CRL lists it.
+    const api = async (method: string, path: string, payload?: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${apiPort}/client/v4${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          ...(payload ? { "content-type": "application/json" } : {}),
+        },
+        ...(payload ? { body: JSON.stringify(payload) } : {}),
+      });
+      return (await res.json()) as {
+        success: boolean;
+        result: Record<string, unknown> & Record<string, unknown>[];
+      };
+    };
+    const zone = (await api("GET", "/zones?name=localhost")).result[0];
+    const certs = (await api("GET", `/zones/${zone?.id}/client_certificates?status=active`)).result;
+    const demoCert = certs.find((c) => c.common_name === "demo-client");
+    assert.ok(demoCert, JSON.stringify(certs));
+    const revoked = await api("DELETE", `/zones/${zone?.id}/client_certificates/${demoCert.id}`);
+    assert.equal(revoked.result.status, "pending_revocation");
+    const status = async () =>
+      (await run("sh", ["-c", `${withCert} -s -o /dev/null -w '%{http_code}'`])).stdout;
+    const since = Date.now();
+    while ((await status()) !== "403") {
+      assert.ok(Date.now() - since < 1000, "revocation enforced within 1 s");
+    }
+    await waitFor(
+      async () =>
+        (await api("GET", `/zones/${zone?.id}/client_certificates/${demoCert.id}`)).result.status ===
+        "revoked",
+    );
+    const crl = await fetch(`http://127.0.0.1:${apiPort}/crl/${zone?.id}`);
+    const crlText = await run("openssl", ["crl", "-inform", "DER", "-noout", "-text"], {
+      input: Buffer.from(await crl.arrayBuffer()),
+    });
+    assert.match(crlText.stdout, new RegExp(`Serial Number: 0*${demoCert.serial_number}`));
+
+    const reactivated = await api("PATCH", `/zones/${zone?.id}/client_certificates/${demoCert.id}`, {
+      reactivate: true,
+    });
+    assert.equal(reactivated.result.status, "pending_reactivation");
+    await waitFor(async () => (await status()) === "200");
     assert.equal(await started.stop(), 0);
 
     // A second start reuses the data: the same certificate still works.
     started = await up(dir, edgePort, apiPort);
+    running = started;
     const again = await run("sh", ["-c", `${withCert} -s -o /dev/null -w '%{http_code}'`]);
     assert.equal(again.stdout, "200");
     assert.doesNotMatch(started.output, /Admin API token/, "the bootstrap token is printed only once");
     assert.equal(await started.stop(), 0);
   } finally {
+    await running?.stop();
     await cleanup();
   }
 });

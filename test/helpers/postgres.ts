@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 
 /** The PostgreSQL the store tests use; CI provides it (`.ci/run`), a developer may not. */
-export const POSTGRES_URL = process.env.PORTCULLIS_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const POSTGRES_URL =
+  process.env.PORTCULLIS_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 
 /**
  * Like `missingPeer`: a reason to skip when PostgreSQL is unreachable, false when it is there. With CI=true

@@ -223,6 +223,15 @@ for (const kind of KINDS) {
       );
     });
 
+    test("a transaction started inside another one on the same store is refused, not a deadlock", async () => {
+      await rejectsWith(
+        store.transaction(() => store.transaction(async () => 1)),
+        "invalid",
+        /cannot start inside another one/,
+      );
+      assert.equal(await store.transaction(async () => 2), 2, "the store still works");
+    });
+
     test("reads outside a transaction do not see its uncommitted writes", async () => {
       const zone = make.zone(a.id);
       await store.transaction(async (tx) => {
