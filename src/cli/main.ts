@@ -4,7 +4,7 @@ import { PkiError } from "../pki/errors.ts";
 import { commandGroup, lazyCommand } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { pkiCommand } from "./pki/index.ts";
-import { startCommand } from "./start.ts";
+import { tourCommand } from "./tour.ts";
 
 const root = commandGroup("", "portcullis", "Portcullis: a self-hosted mutual-TLS edge.", [
   pkiCommand,
@@ -18,7 +18,7 @@ const root = commandGroup("", "portcullis", "Portcullis: a self-hosted mutual-TL
     "Run the control plane (API) and the edge on the embedded store",
     async () => (await import("./up.ts")).upCommand,
   ),
-  startCommand,
+  tourCommand,
 ]);
 
 /** Runs the CLI; every failure becomes one line on stderr and a non-zero exit code, never a stack trace. */

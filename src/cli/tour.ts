@@ -4,7 +4,7 @@ import type { Command } from "./command.ts";
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "../../bin");
 
-/** The commands `npm start` suggests; a test runs them, so they stay true. */
+/** The commands `portcullis tour` suggests; a test runs them, so they stay true. */
 export const TRY_COMMANDS = [
   `export PATH="${BIN}:$PATH"`,
   "mkdir -p /tmp/portcullis-demo && cd /tmp/portcullis-demo",
@@ -17,23 +17,22 @@ export const TRY_COMMANDS = [
   "portcullis pki pkcs12 -cert client.pem -key client-key.pem -ca ca.pem -password demo",
 ];
 
-/** `npm start`: until the control plane exists, it shows what Portcullis can do today and what to try. */
-export const startCommand: Command = {
-  name: "start",
-  summary: "Start Portcullis on its embedded defaults (today: show what to try)",
+/** `portcullis tour`: a PKI walkthrough to paste into a shell (a test runs it, so it stays true). */
+export const tourCommand: Command = {
+  name: "tour",
+  summary: "Print a short walkthrough of the PKI toolkit to try",
   async run() {
     process.stdout.write(
       [
         "Portcullis — a self-hosted mutual-TLS edge.",
         "",
-        "The PKI toolkit and the edge are ready; the control plane comes next (see README.md).",
         "Try a CA and a client certificate:",
         "",
         ...TRY_COMMANDS.map((c) => `  $ ${c}`),
         "",
         "Every PKI command: portcullis pki -h",
-        "Then put an mTLS edge in front of an origin: portcullis edge --config portcullis.yaml",
-        "(a complete example is in docs/config.md; what it does is in docs/edge.md).",
+        "An mTLS edge from a config file: portcullis edge --config portcullis.yaml (docs/config.md).",
+        "The API, the edge and a working demo in one command: portcullis up --demo (docs/api.md).",
         "",
       ].join("\n"),
     );

@@ -3,10 +3,10 @@ import { test } from "node:test";
 import { missingPeer } from "../helpers/peers.ts";
 import { portcullis, run, shell, tempDir } from "../helpers/run.ts";
 
-test("npm start prints what to try, and every suggested command works", {
+test("portcullis tour prints what to try, and every suggested command works", {
   skip: missingPeer("openssl"),
 }, async () => {
-  const started = await portcullis(["start"]);
+  const started = await portcullis(["tour"]);
   assert.equal(started.code, 0);
   const commands = started.stdout
     .split("\n")
