@@ -17,6 +17,7 @@ import { crlRoutes } from "./routes/crl.ts";
 import { hostnameAssociationRoutes } from "./routes/hostname-associations.ts";
 import { hostnameRoutes } from "./routes/hostnames.ts";
 import { mtlsCertificateRoutes } from "./routes/mtls-certificates.ts";
+import { originPullRoutes } from "./routes/origin-pull.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { zoneRoutes } from "./routes/zones.ts";
 
@@ -40,6 +41,7 @@ export const ROUTE_GROUPS = [
   hostnameAssociationRoutes,
   hostnameRoutes,
   clientCertificateRoutes,
+  originPullRoutes,
   auditLogRoutes,
 ] as const;
 

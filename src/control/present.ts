@@ -7,6 +7,7 @@ import type {
   Hostname,
   ManagedCa,
   MtlsCertificate,
+  OriginPullCertificate,
   TokenScope,
   Zone,
 } from "../store/types.ts";
@@ -126,5 +127,68 @@ export function clientCertificateJson(certificate: ClientCertificate, ca: Manage
     state: "",
     status: certificate.status,
     validity_days: certificate.validityDays,
+  };
+}
+
+/** What the API shows of an origin pull certificate beyond the record: derived from its PEM. */
+export interface OriginPullFacts {
+  issuer: string;
+  serialNumber: string;
+  signature: string;
+  expiresOn: string;
+}
+
+/** Cloudflare's zone-level authenticated origin pull certificate; never `private_key`. */
+export function originPullCertificateJson(certificate: OriginPullCertificate, facts: OriginPullFacts) {
+  return {
+    id: certificate.id,
+    certificate: certificate.certificatePem,
+    expires_on: facts.expiresOn,
+    issuer: facts.issuer,
+    signature: facts.signature,
+    status: "active",
+    uploaded_on: certificate.createdAt,
+  };
+}
+
+/** Cloudflare's per-hostname authenticated origin pull certificate; never `private_key`. */
+export function originPullHostnameCertificateJson(
+  certificate: OriginPullCertificate,
+  facts: OriginPullFacts,
+) {
+  return {
+    id: certificate.id,
+    certificate: certificate.certificatePem,
+    expires_on: facts.expiresOn,
+    issuer: facts.issuer,
+    serial_number: facts.serialNumber,
+    signature: facts.signature,
+    status: "active",
+    uploaded_on: certificate.createdAt,
+  };
+}
+
+/** Cloudflare's hostname association (`enabled: null` = voided); the record has one time, its upload. */
+export function originPullAssociationJson(
+  certificate: OriginPullCertificate,
+  facts: OriginPullFacts,
+  hostname: string,
+  enabled: boolean | null,
+) {
+  return {
+    hostname,
+    cert_id: certificate.id,
+    cert_status: "active",
+    cert_uploaded_on: certificate.createdAt,
+    cert_updated_at: certificate.createdAt,
+    certificate: certificate.certificatePem,
+    created_at: certificate.createdAt,
+    updated_at: certificate.createdAt,
+    enabled,
+    expires_on: facts.expiresOn,
+    issuer: facts.issuer,
+    serial_number: facts.serialNumber,
+    signature: facts.signature,
+    status: "active",
   };
 }

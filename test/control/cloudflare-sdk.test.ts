@@ -1,7 +1,14 @@
-/** Cloudflare's own npm SDK, pointed at Portcullis, manages mTLS certificates and hostname associations. */
+/**
+ * Cloudflare's own npm SDK, pointed at Portcullis, manages mTLS certificates, hostname associations,
+ * managed client certificates and authenticated origin pulls.
+ */
 import assert from "node:assert/strict";
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Cloudflare from "cloudflare";
+import { makeClientCert, openssl } from "../helpers/openssl-pki.ts";
 import { createAccountAndZone, type Harness, makePki, type Pki, startHarness } from "./helpers.ts";
 
 describe("the cloudflare SDK", () => {
@@ -94,5 +101,172 @@ describe("the cloudflare SDK", () => {
     );
     const bad = new Cloudflare({ apiToken: "pct_wrong", baseURL: `${h.url}/client/v4`, maxRetries: 0 });
     await assert.rejects(bad.user.tokens.verify(), Cloudflare.AuthenticationError);
+  });
+  test("clientCertificates create/list/get/delete/edit through the managed CA", async () => {
+    const keyPath = join(h.dir, "sdk-client-key.pem");
+    const csrPath = join(h.dir, "sdk-client.csr");
+    await openssl([
+      "req",
+      "-new",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      keyPath,
+      "-subj",
+      "/C=DE/O=Acme/CN=sdk-client",
+      "-out",
+      csrPath,
+    ]);
+    const csr = await readFile(csrPath, "utf8");
+
+    const created = await cf.clientCertificates.create({ zone_id, csr, validity_days: 30 });
+    assert.equal(created.status, "active");
+    assert.equal(created.common_name, "sdk-client");
+    assert.equal(created.organization, "Acme");
+    assert.equal(created.country, "DE");
+    assert.equal(created.validity_days, 30);
+    assert.match(created.certificate_authority?.id ?? "", /^[0-9a-f]{32}$/);
+    const issued = new X509Certificate(created.certificate as string);
+    assert.match(issued.subject, /CN=sdk-client/);
+    assert.ok(issued.checkPrivateKey(createPrivateKey(await readFile(keyPath))), "it carries the CSR's key");
+
+    const listed = [];
+    for await (const certificate of cf.clientCertificates.list({ zone_id })) listed.push(certificate);
+    assert.deepEqual(
+      listed.map((certificate) => certificate.id),
+      [created.id],
+    );
+
+    const got = await cf.clientCertificates.get(created.id as string, { zone_id });
+    assert.equal(got.serial_number, created.serial_number);
+    assert.equal(got.fingerprint_sha256, created.fingerprint_sha256);
+
+    const revoked = await cf.clientCertificates.delete(created.id as string, { zone_id });
+    assert.equal(revoked.id, created.id);
+    assert.equal(revoked.status, "pending_revocation");
+    const pending = [];
+    for await (const certificate of cf.clientCertificates.list({ zone_id, status: "pending_revocation" })) {
+      pending.push(certificate.id);
+    }
+    assert.deepEqual(pending, [created.id]);
+    const active = [];
+    for await (const certificate of cf.clientCertificates.list({ zone_id, status: "active" })) {
+      active.push(certificate.id);
+    }
+    assert.deepEqual(active, []);
+
+    const reactivated = await cf.clientCertificates.edit(created.id as string, { zone_id, reactivate: true });
+    assert.equal(reactivated.status, "pending_reactivation");
+    assert.equal(
+      (await cf.clientCertificates.get(created.id as string, { zone_id })).status,
+      "pending_reactivation",
+    );
+
+    await assert.rejects(
+      cf.clientCertificates.create({ zone_id, csr: "not a csr", validity_days: 30 }),
+      (err: unknown) => {
+        assert.ok(err instanceof Cloudflare.BadRequestError);
+        assert.match(err.message, /body\.csr/);
+        return true;
+      },
+    );
+    await assert.rejects(cf.clientCertificates.get("0".repeat(32), { zone_id }), Cloudflare.NotFoundError);
+  });
+
+  test("originTLSClientAuth: zone certificates, settings, hostname certificates and hostnames", async () => {
+    const aop = cf.originTLSClientAuth;
+    const zoneCert = await aop.zoneCertificates.create({
+      zone_id,
+      certificate: pki.leafPem,
+      private_key: pki.leafKeyPem,
+    });
+    assert.equal(zoneCert.status, "active");
+    assert.equal(zoneCert.issuer, "CN=intermediate");
+    assert.equal(zoneCert.private_key, undefined);
+    const zoneList = [];
+    for await (const certificate of aop.zoneCertificates.list({ zone_id })) zoneList.push(certificate.id);
+    assert.deepEqual(zoneList, [zoneCert.id]);
+    assert.equal(
+      (await aop.zoneCertificates.get(zoneCert.id as string, { zone_id })).expires_on,
+      zoneCert.expires_on,
+    );
+    // the deprecated top-level methods reach the same resource
+    assert.equal((await aop.get(zoneCert.id as string, { zone_id })).id, zoneCert.id);
+    const legacyList = [];
+    for await (const certificate of aop.list({ zone_id })) legacyList.push(certificate.id);
+    assert.deepEqual(legacyList, [zoneCert.id]);
+
+    assert.deepEqual(await aop.settings.get({ zone_id }), { enabled: false });
+    assert.deepEqual(await aop.settings.update({ zone_id, enabled: true }), { enabled: true });
+    assert.equal((await aop.settings.get({ zone_id })).enabled, true);
+
+    const host = await makeClientCert(h.dir, "sdk-aop-host", { issuer: "root" });
+    const hostCert = await aop.hostnameCertificates.create({
+      zone_id,
+      certificate: await readFile(host.certPath, "utf8"),
+      private_key: await readFile(host.keyPath, "utf8"),
+    });
+    assert.equal(hostCert.issuer, "CN=root");
+    assert.match(hostCert.serial_number ?? "", /^\d+$/);
+    const hostList = [];
+    for await (const certificate of aop.hostnameCertificates.list({ zone_id })) hostList.push(certificate.id);
+    assert.deepEqual(hostList, [hostCert.id]);
+    assert.equal(
+      (await aop.hostnameCertificates.get(hostCert.id as string, { zone_id })).serial_number,
+      hostCert.serial_number,
+    );
+
+    const updated = [];
+    for await (const association of aop.hostnames.update({
+      zone_id,
+      config: [{ hostname: "aop.example.test", cert_id: hostCert.id as string, enabled: true }],
+    })) {
+      updated.push(association);
+    }
+    assert.equal(updated.length, 1);
+    assert.equal(updated[0]?.hostname, "aop.example.test");
+    assert.equal(updated[0]?.cert_id, hostCert.id);
+    assert.equal(updated[0]?.enabled, true);
+    const association = await aop.hostnames.get("aop.example.test", { zone_id });
+    assert.equal(association.cert_id, hostCert.id);
+    assert.equal(association.enabled, true);
+    assert.equal(association.serial_number, hostCert.serial_number);
+
+    await assert.rejects(
+      aop.hostnameCertificates.delete(hostCert.id as string, { zone_id }),
+      (err: unknown) => {
+        assert.ok(err instanceof Cloudflare.ConflictError);
+        assert.match(err.message, /enabled: null first/);
+        return true;
+      },
+    );
+    const voided = [];
+    for await (const item of aop.hostnames.update({
+      zone_id,
+      config: [{ hostname: "aop.example.test", cert_id: hostCert.id as string, enabled: null }],
+    })) {
+      voided.push(item.enabled);
+    }
+    assert.deepEqual(voided, [null]);
+    await assert.rejects(aop.hostnames.get("aop.example.test", { zone_id }), Cloudflare.NotFoundError);
+    assert.equal((await aop.hostnameCertificates.delete(hostCert.id as string, { zone_id })).id, hostCert.id);
+
+    await assert.rejects(
+      aop.zoneCertificates.create({ zone_id, certificate: pki.leafPem, private_key: pki.otherKeyPem }),
+      (err: unknown) => {
+        assert.ok(err instanceof Cloudflare.BadRequestError);
+        assert.match(err.message, /private_key: does not match/);
+        return true;
+      },
+    );
+    assert.equal((await aop.zoneCertificates.delete(zoneCert.id as string, { zone_id })).id, zoneCert.id);
+    await assert.rejects(
+      aop.zoneCertificates.get(zoneCert.id as string, { zone_id }),
+      Cloudflare.NotFoundError,
+    );
+    assert.deepEqual(await aop.settings.update({ zone_id, enabled: false }), { enabled: false });
   });
 });

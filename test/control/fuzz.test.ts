@@ -34,6 +34,17 @@ describe("generated bodies", () => {
       },
       { method: "POST", path: "/zones", keys: ["name", "account"] },
       { method: "POST", path: "/user/tokens", keys: ["name", "scopes"] },
+      {
+        method: "POST",
+        path: `/zones/${zoneId}/origin_tls_client_auth`,
+        keys: ["certificate", "private_key"],
+      },
+      {
+        method: "POST",
+        path: `/zones/${zoneId}/origin_tls_client_auth/hostnames/certificates`,
+        keys: ["certificate", "private_key"],
+      },
+      { method: "PUT", path: `/zones/${zoneId}/origin_tls_client_auth/hostnames`, keys: ["config"] },
     ];
   });
   after(() => h.close());
@@ -72,7 +83,7 @@ describe("generated bodies", () => {
         // a plausible mTLS upload with one wrong part
         fc.record({ certificates: fc.oneof(pemish, fc.constant(pki.leafPem)), ca: fc.constant(true) }),
       );
-    const endpointIndex = fc.integer({ min: 0, max: 4 });
+    const endpointIndex = fc.integer({ min: 0, max: endpoints.length - 1 });
     const versionBefore = await h.store.version();
     await fc.assert(
       fc.asyncProperty(
