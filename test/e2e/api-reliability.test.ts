@@ -107,7 +107,9 @@ test("200 concurrent writers: none lost, none duplicated; SIGKILL mid-write leav
     await Promise.all(writers);
     api = await startUp(dir, apiPort, edgePort);
     const after = await assertConsistent(api);
-    t.diagnostic(`killed with ${acknowledged.length} of 400 writes acknowledged; ${after.length - 200} stored`);
+    t.diagnostic(
+      `killed with ${acknowledged.length} of 400 writes acknowledged; ${after.length - 200} stored`,
+    );
     assert.ok(acknowledged.length < 400, "the kill landed while writes were still in flight");
     for (const id of [...created, ...acknowledged])
       assert.ok(after.includes(id), `acknowledged account ${id} survived`);
