@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError } from "../config/errors.ts";
 import { PkiError } from "../pki/errors.ts";
+import { StoreError } from "../store/types.ts";
 import { commandGroup, lazyCommand } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { pkiCommand } from "./pki/index.ts";
@@ -35,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${name}: ${err.message} (run with -h for usage)\n`);
       return 2;
     }
-    if (err instanceof PkiError || err instanceof ConfigError) {
+    if (err instanceof PkiError || err instanceof ConfigError || err instanceof StoreError) {
       process.stderr.write(`${name}: ${err.message}\n`);
       return 1;
     }

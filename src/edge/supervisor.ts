@@ -33,8 +33,8 @@ export interface EdgeOptions {
   source: EdgeConfigSource;
   workers: number;
   logger?: Logger;
-  /** Called after every worker serves a new Snapshot (e.g. to mark revocations as enforced). */
-  onApplied?: () => void;
+  /** Called after every worker serves a new Snapshot of `config` (e.g. to mark revocations as enforced). */
+  onApplied?: (config: EdgeConfig) => void;
 }
 
 /** A YAML config file: reloaded when the file changes (even if saved by rename) and on SIGHUP. */
@@ -206,7 +206,7 @@ class Supervisor {
     const update: EdgeUpdate = { config: this.#config, crls: this.#crls.status() };
     this.#recordCrlMetrics();
     await Promise.all(this.#targets.map((target) => target.apply(update)));
-    this.#options.onApplied?.();
+    this.#options.onApplied?.(this.#config);
   }
 
   #recordCrlMetrics(): void {

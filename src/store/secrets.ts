@@ -24,31 +24,12 @@ const KEY_BYTES = 32;
 export const KEY_FILE = "secret.key";
 
 export function secretBox(key: Buffer): SecretBox {
-  if (key.length !== KEY_BYTES) {
-    throw new StoreError("invalid", `the secret key must be ${KEY_BYTES} bytes, not ${key.length}`);
-  }
+  checkKey(key);
   return {
-    seal(owner, plaintext) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv("aes-256-gcm", key, iv);
-      cipher.setAAD(additionalData(owner));
-      const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
-      return {
-        iv: iv.toString("base64"),
-        ciphertext: ciphertext.toString("base64"),
-        tag: cipher.getAuthTag().toString("base64"),
-      };
-    },
+    seal: (owner, plaintext) => sealWithKey(key, additionalData(owner), Buffer.from(plaintext, "utf8")),
     open(owner, sealed) {
       try {
-        const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(sealed.iv, "base64"));
-        decipher.setAAD(additionalData(owner));
-        decipher.setAuthTag(Buffer.from(sealed.tag, "base64"));
-        const plain = Buffer.concat([
-          decipher.update(Buffer.from(sealed.ciphertext, "base64")),
-          decipher.final(),
-        ]);
-        return plain.toString("utf8");
+        return openWithKey(key, additionalData(owner), sealed).toString("utf8");
       } catch {
         throw new StoreError(
           "invalid",
@@ -57,6 +38,34 @@ export function secretBox(key: Buffer): SecretBox {
       }
     },
   };
+}
+
+/** AES-256-GCM under `key` with a random 12-byte IV; `aad` binds the ciphertext to what it belongs to. */
+export function sealWithKey(key: Buffer, aad: Buffer, plaintext: Buffer): SealedSecret {
+  checkKey(key);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(aad);
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return {
+    iv: iv.toString("base64"),
+    ciphertext: ciphertext.toString("base64"),
+    tag: cipher.getAuthTag().toString("base64"),
+  };
+}
+
+/** The plaintext of `sealWithKey`; throws when the key, the additional data or the bytes do not match. */
+export function openWithKey(key: Buffer, aad: Buffer, sealed: SealedSecret): Buffer {
+  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(sealed.iv, "base64"));
+  decipher.setAAD(aad);
+  decipher.setAuthTag(Buffer.from(sealed.tag, "base64"));
+  return Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, "base64")), decipher.final()]);
+}
+
+function checkKey(key: Buffer): void {
+  if (key.length !== KEY_BYTES) {
+    throw new StoreError("invalid", `the secret key must be ${KEY_BYTES} bytes, not ${key.length}`);
+  }
 }
 
 function additionalData(owner: SecretOwner): Buffer {

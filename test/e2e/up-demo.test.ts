@@ -4,65 +4,13 @@
  * the data; Ctrl-C stops cleanly.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { test } from "node:test";
 import { freePort } from "../helpers/openssl-server.ts";
 import { missingPeer } from "../helpers/peers.ts";
-import { PORTCULLIS_BIN, run, tempDir } from "../helpers/run.ts";
-
-const ADMIN_TOKEN = "pct_test_admin_token_0123456789abcdef";
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const since = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - since > timeoutMs) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-interface Started {
-  output: string;
-  stop(): Promise<number | null>;
-}
-
-async function up(dataDir: string, edgePort: number, apiPort: number): Promise<Started> {
-  const child = spawn(
-    PORTCULLIS_BIN,
-    ["up", "--demo", "--data", dataDir, "--edge", `127.0.0.1:${edgePort}`, "--api", `127.0.0.1:${apiPort}`],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORTCULLIS_ADMIN_TOKEN: ADMIN_TOKEN } },
-  );
-  let output = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const started = Date.now();
-  while (!output.includes("Ctrl-C stops")) {
-    if (child.exitCode !== null || Date.now() - started > 30_000) {
-      throw new Error(`portcullis up did not start: ${output}\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    output,
-    stop: async () => {
-      if (child.exitCode === null) child.kill("SIGINT");
-      return exited;
-    },
-  };
-}
-
-/** The command lines `up` printed (indented by two spaces), in order. */
-function printedCommands(output: string): string[] {
-  return output
-    .split("\n")
-    .filter((line) => line.startsWith("  curl "))
-    .map((line) => line.trim());
-}
+import { run, tempDir } from "../helpers/run.ts";
+import { apiClient, printedCommands, type Started, upDemo as up, waitFor } from "../helpers/up.ts";
 
 test("portcullis up --demo: 403 without the certificate, 200 with it; revoked by the API within 1 s", {
   skip: missingPeer("curl", "openssl"),
@@ -82,22 +30,14 @@ test("portcullis up --demo: 403 without the certificate, 200 with it; revoked by
     const body = JSON.parse(allowed.stdout);
     assert.equal(body.identity["cf-cert-verified"], "true");
     assert.match(body.identity["cf-cert-subject-dn"], /CN=demo-client/);
+    // What the edge serves is kept on disk, sealed: no private key in the clear.
+    const lastGood = join(dir, "last-good-edge.json.enc");
+    await waitFor(async () => (await stat(lastGood).catch(() => undefined)) !== undefined);
+    assert.equal((await stat(lastGood)).mode & 0o777, 0o600);
+    assert.doesNotMatch(await readFile(lastGood, "utf8"), /PRIVATE KEY/);
 
     // Revoke it through the API: the edge refuses it within a second, and the CRL lists it.
-    const api = async (method: string, path: string, payload?: unknown) => {
-      const res = await fetch(`http://127.0.0.1:${apiPort}/client/v4${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${ADMIN_TOKEN}`,
-          ...(payload ? { "content-type": "application/json" } : {}),
-        },
-        ...(payload ? { body: JSON.stringify(payload) } : {}),
-      });
-      return (await res.json()) as {
-        success: boolean;
-        result: Record<string, unknown> & Record<string, unknown>[];
-      };
-    };
+    const api = apiClient(apiPort);
     const zone = (await api("GET", "/zones?name=localhost")).result[0];
     const certs = (await api("GET", `/zones/${zone?.id}/client_certificates?status=active`)).result;
     const demoCert = certs.find((c) => c.common_name === "demo-client");
