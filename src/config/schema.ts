@@ -3,7 +3,9 @@
  * disk. Unknown keys are errors: a typo must not silently turn a protection off.
  * docs/config.md documents the same shape; keep them together.
  */
+
 import { z } from "zod";
+import { DEFAULT_CRL_REFRESH_MS, DEFAULT_LIMITS } from "./defaults.ts";
 import type { EdgeConfig, ForwardFormat, MtlsMode, NginxVariable } from "./types.ts";
 import { address, duration, headerName, hostname, originUrl, pathPrefix, serverName } from "./values.ts";
 
@@ -189,12 +191,12 @@ const hostnames = z
   });
 
 const limits = strict({
-  client_hello_max_bytes: z.number().int().min(512).max(131_072).default(16_384),
-  client_hello_timeout: duration().default(10_000),
-  handshake_timeout: duration().default(10_000),
-  headers_timeout: duration().default(30_000),
-  request_timeout: duration({ allowZero: true }).default(300_000),
-  keep_alive_timeout: duration().default(60_000),
+  client_hello_max_bytes: z.number().int().min(512).max(131_072).default(DEFAULT_LIMITS.clientHelloMaxBytes),
+  client_hello_timeout: duration().default(DEFAULT_LIMITS.clientHelloTimeoutMs),
+  handshake_timeout: duration().default(DEFAULT_LIMITS.handshakeTimeoutMs),
+  headers_timeout: duration().default(DEFAULT_LIMITS.headersTimeoutMs),
+  request_timeout: duration({ allowZero: true }).default(DEFAULT_LIMITS.requestTimeoutMs),
+  keep_alive_timeout: duration().default(DEFAULT_LIMITS.keepAliveTimeoutMs),
 });
 
 export const configSchema = strict({
@@ -202,7 +204,7 @@ export const configSchema = strict({
   admin: address.optional(),
   data_dir: filePath.optional(),
   log: strict({ level: z.enum(LOG_LEVELS).default("info") }).prefault({}),
-  crl_refresh_interval: duration({ atLeast: { ms: 1000, text: "1s" } }).default(300_000),
+  crl_refresh_interval: duration({ atLeast: { ms: 1000, text: "1s" } }).default(DEFAULT_CRL_REFRESH_MS),
   limits: limits.prefault({}),
   hostnames,
 }).superRefine((config, ctx) => {

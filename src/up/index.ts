@@ -2,8 +2,10 @@
  * `portcullis up`: the store, the API (with the managed CAs' CRLs) and the edge in one process tree, the
  * edge fed from the store so that every write reaches it within a second.
  */
+
 import { mkdir } from "node:fs/promises";
 import type { Logger } from "pino";
+import { DEFAULT_CRL_REFRESH_MS, DEFAULT_LIMITS } from "../config/defaults.ts";
 import type { Address, EdgeConfig } from "../config/types.ts";
 import { buildApi } from "../control/app.ts";
 import { ensureBootstrapToken } from "../control/auth.ts";
@@ -235,15 +237,8 @@ export function edgeBase(options: Pick<UpOptions, "edge" | "dataDir" | "logLevel
     listen: { https: options.edge },
     dataDir: options.dataDir,
     log: { level: (options.logLevel ?? "info") as EdgeBase["log"]["level"] },
-    crlRefreshIntervalMs: 300_000,
-    limits: {
-      clientHelloMaxBytes: 16_384,
-      clientHelloTimeoutMs: 10_000,
-      handshakeTimeoutMs: 10_000,
-      headersTimeoutMs: 30_000,
-      requestTimeoutMs: 300_000,
-      keepAliveTimeoutMs: 60_000,
-    },
+    crlRefreshIntervalMs: DEFAULT_CRL_REFRESH_MS,
+    limits: { ...DEFAULT_LIMITS },
   };
 }
 

@@ -2,10 +2,12 @@
  * `zones/{zone_id}/origin_tls_client_auth` (Authenticated Origin Pulls): zone and per-hostname
  * certificates, settings, hostname bindings, and what the edge is configured with as a result.
  */
+
 import assert from "node:assert/strict";
 import { createPublicKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
+import { DEFAULT_CRL_REFRESH_MS, DEFAULT_LIMITS } from "../../src/config/defaults.ts";
 import type { HostConfig } from "../../src/config/types.ts";
 import { type EdgeBase, edgeConfigFromStore } from "../../src/snapshot/from-store.ts";
 import { makeClientCert } from "../helpers/openssl-pki.ts";
@@ -23,15 +25,8 @@ const EDGE_BASE: EdgeBase = {
   listen: { https: { host: "127.0.0.1", port: 0 } },
   dataDir: "/nonexistent",
   log: { level: "silent" },
-  crlRefreshIntervalMs: 300_000,
-  limits: {
-    clientHelloMaxBytes: 16_384,
-    clientHelloTimeoutMs: 10_000,
-    handshakeTimeoutMs: 10_000,
-    headersTimeoutMs: 30_000,
-    requestTimeoutMs: 300_000,
-    keepAliveTimeoutMs: 60_000,
-  },
+  crlRefreshIntervalMs: DEFAULT_CRL_REFRESH_MS,
+  limits: DEFAULT_LIMITS,
 };
 
 const spki = (pem: string) => createPublicKey(pem).export({ type: "spki", format: "der" }).toString("hex");
