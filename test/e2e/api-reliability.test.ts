@@ -1,71 +1,25 @@
 /**
- * The API under stress, through the real `portcullis up` process on its embedded store: 200 concurrent
- * writers lose and duplicate nothing; a SIGKILL in the middle of writes leaves a consistent store (every
- * acknowledged write is there, and every record has its audit entry and no audit entry lacks its record).
+ * The API and the edge under stress, through the real `portcullis up` process on its embedded store:
+ * 200 concurrent writers lose and duplicate nothing; a SIGKILL in the middle of writes leaves a consistent
+ * store (every acknowledged write is there, every record has its audit entry and the other way round);
+ * a config write every 100 ms while clients hammer the edge fails none of their requests.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import https from "node:https";
+import { join } from "node:path";
 import { test } from "node:test";
 import { freePort } from "../helpers/openssl-server.ts";
-import { PORTCULLIS_BIN, tempDir } from "../helpers/run.ts";
+import { missingPeer } from "../helpers/peers.ts";
+import { tempDir } from "../helpers/run.ts";
+import { apiClient, listen, type Started, startUp, upDemo } from "../helpers/up.ts";
 
-const TOKEN = "pct_reliability_admin_token_0123456789";
-
-interface Api {
-  child: ChildProcess;
-  call(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; json: Record<string, unknown> }>;
-}
-
-async function startUp(dataDir: string, apiPort: number, edgePort: number): Promise<Api> {
-  const child = spawn(
-    PORTCULLIS_BIN,
-    ["up", "--data", dataDir, "--api", `127.0.0.1:${apiPort}`, "--edge", `127.0.0.1:${edgePort}`],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PORTCULLIS_ADMIN_TOKEN: TOKEN } },
-  );
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const since = Date.now();
-  while (!output.includes("Ctrl-C stops")) {
-    if (child.exitCode !== null || Date.now() - since > 30_000)
-      throw new Error(`up did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    child,
-    async call(method, path, body) {
-      const res = await fetch(`http://127.0.0.1:${apiPort}/client/v4${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${TOKEN}`,
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-    },
-  };
-}
-
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill(signal);
-  await exited;
-}
+type Api = ReturnType<typeof apiClient>;
 
 /** Every account with its `account.create` audit entry, and no entry without its account. */
 async function assertConsistent(api: Api): Promise<string[]> {
-  const accounts = (await api.call("GET", "/accounts?per_page=1000")).json.result as { id: string }[];
-  const audit = (await api.call("GET", "/audit_logs?action=account.create&per_page=1000")).json.result as {
+  const accounts = (await api("GET", "/accounts?per_page=1000")).result as unknown as { id: string }[];
+  const audit = (await api("GET", "/audit_logs?action=account.create&per_page=1000")).result as unknown as {
     resource: string;
   }[];
   const audited = audit.map((entry) => entry.resource.replace("accounts/", "")).sort();
@@ -76,18 +30,19 @@ async function assertConsistent(api: Api): Promise<string[]> {
 
 test("200 concurrent writers: none lost, none duplicated; SIGKILL mid-write leaves the store consistent", async (t) => {
   const { path: dir, cleanup } = await tempDir();
-  const apiPort = await freePort();
-  const edgePort = await freePort();
-  let api = await startUp(dir, apiPort, edgePort);
+  const ports = listen(await freePort(), await freePort());
+  const api = apiClient(Number(ports[3]?.split(":")[1]));
+  let up: Started | undefined;
   try {
+    up = await startUp(["--data", dir, ...ports]);
     const results = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => api.call("POST", "/accounts", { name: `tenant-${i}` })),
+      Array.from({ length: 200 }, (_, i) => api("POST", "/accounts", { name: `tenant-${i}` })),
     );
     assert.deepEqual(
-      results.filter((r) => r.status !== 200).map((r) => r.json),
+      results.filter((r) => r.status !== 200),
       [],
     );
-    const created = results.map((r) => (r.json.result as { id: string }).id);
+    const created = results.map((r) => (r.result as unknown as { id: string }).id);
     assert.equal(new Set(created).size, 200);
     const ids = await assertConsistent(api);
     for (const id of created) assert.ok(ids.includes(id));
@@ -95,17 +50,16 @@ test("200 concurrent writers: none lost, none duplicated; SIGKILL mid-write leav
     // Writes in flight when the process is killed: every acknowledged one survives, nothing is half-made.
     const acknowledged: string[] = [];
     const writers = Array.from({ length: 400 }, (_, i) =>
-      api
-        .call("POST", "/accounts", { name: `killed-${i}` })
+      api("POST", "/accounts", { name: `killed-${i}` })
         .then((r) => {
-          if (r.status === 200) acknowledged.push((r.json.result as { id: string }).id);
+          if (r.status === 200) acknowledged.push((r.result as unknown as { id: string }).id);
         })
         .catch(() => {}),
     );
     await new Promise((r) => setTimeout(r, 150));
-    await stop(api.child, "SIGKILL");
+    await up.kill();
     await Promise.all(writers);
-    api = await startUp(dir, apiPort, edgePort);
+    up = await startUp(["--data", dir, ...ports]);
     const after = await assertConsistent(api);
     t.diagnostic(
       `killed with ${acknowledged.length} of 400 writes acknowledged; ${after.length - 200} stored`,
@@ -114,7 +68,67 @@ test("200 concurrent writers: none lost, none duplicated; SIGKILL mid-write leav
     for (const id of [...created, ...acknowledged])
       assert.ok(after.includes(id), `acknowledged account ${id} survived`);
   } finally {
-    await stop(api.child, "SIGTERM");
+    await up?.stop();
+    await cleanup();
+  }
+});
+
+test("a config write every 100 ms under load: no failed request", {
+  skip: missingPeer("curl"),
+}, async (t) => {
+  const { path: dir, cleanup } = await tempDir();
+  const edgePort = await freePort();
+  const apiPort = await freePort();
+  const api = apiClient(apiPort);
+  let up: Started | undefined;
+  try {
+    up = await upDemo(dir, edgePort, apiPort);
+    const demo = join(dir, "demo");
+    const agent = new https.Agent({
+      keepAlive: true,
+      ca: await readFile(join(demo, "server-ca.pem")),
+      cert: await readFile(join(demo, "client.pem")),
+      key: await readFile(join(demo, "client-key.pem")),
+    });
+    const get = () =>
+      new Promise<number>((resolve) => {
+        const req = https.get(
+          {
+            host: "127.0.0.1",
+            port: edgePort,
+            servername: "app.localhost",
+            headers: { host: "app.localhost" },
+            agent,
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on("error", () => resolve(-1));
+      });
+    const statuses: number[] = [];
+    let running = true;
+    const clients = Array.from({ length: 8 }, async () => {
+      while (running) statuses.push(await get());
+    });
+    let writes = 0;
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {
+      const write = await api("POST", "/accounts", { name: `churn-${writes}` });
+      assert.equal(write.status, 200);
+      writes++;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    running = false;
+    await Promise.all(clients);
+    agent.destroy();
+    const failed = statuses.filter((status) => status !== 200);
+    t.diagnostic(`${statuses.length} requests during ${writes} config writes`);
+    assert.ok(writes >= 20 && statuses.length > 100, `${writes} writes, ${statuses.length} requests`);
+    assert.deepEqual(failed, [], "no request failed while the config changed");
+  } finally {
+    await up?.stop();
     await cleanup();
   }
 });

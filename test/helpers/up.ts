@@ -18,6 +18,8 @@ export interface Started {
   readonly output: string;
   readonly stderr: string;
   stop(): Promise<number | null>;
+  /** SIGKILL: no chance to finish anything. */
+  kill(): Promise<void>;
 }
 
 /** Starts `portcullis up ARGS…` and waits until it says it is up. */
@@ -51,8 +53,12 @@ export async function startUp(args: readonly string[], env: Record<string, strin
       return stderr;
     },
     stop: async () => {
-      if (child.exitCode === null) child.kill("SIGINT");
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGINT");
       return exited;
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
     },
   };
 }
