@@ -67,7 +67,8 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   // An empty body (a DELETE sent with a JSON content type) is no body, not malformed JSON.
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeAllContentTypeParsers(); // JSON only: anything else is a 415
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, text, done) => {
+  // text/plain too: wrangler sends its JSON bodies with fetch's default content type, as Cloudflare accepts.
+  app.addContentTypeParser(["application/json", "text/plain"], { parseAs: "string" }, (request, text, done) => {
     if (text === "") done(null, undefined);
     else parseJson(request, text as string, done);
   });

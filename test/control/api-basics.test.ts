@@ -47,7 +47,10 @@ describe("control API basics", () => {
     assertError(await h.call("POST", "/accounts", { raw: "{not json" }), 400, /Malformed JSON/);
     assertError(await h.call("POST", "/accounts", { raw: '{"__proto__": {"x": 1}, "name": "a"}' }), 400);
     assertError(
-      await h.call("POST", "/accounts", { raw: "name=a", headers: { "content-type": "text/plain" } }),
+      await h.call("POST", "/accounts", {
+        raw: "name=a",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }),
       415,
     );
     const big = { name: "a".repeat(100 * 1024) };
