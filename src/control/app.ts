@@ -68,10 +68,14 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeAllContentTypeParsers(); // JSON only: anything else is a 415
   // text/plain too: wrangler sends its JSON bodies with fetch's default content type, as Cloudflare accepts.
-  app.addContentTypeParser(["application/json", "text/plain"], { parseAs: "string" }, (request, text, done) => {
-    if (text === "") done(null, undefined);
-    else parseJson(request, text as string, done);
-  });
+  app.addContentTypeParser(
+    ["application/json", "text/plain"],
+    { parseAs: "string" },
+    (request, text, done) => {
+      if (text === "") done(null, undefined);
+      else parseJson(request, text as string, done);
+    },
+  );
 
   installErrorHandlers(app);
   installAuth(app, options.store);
