@@ -29,6 +29,11 @@ export const upCommand = flagCommand("portcullis", {
     edge: { type: "string", usage: "edge HTTPS address (default 127.0.0.1:8443)", arg: "HOST:PORT" },
     api: { type: "string", usage: "API and dashboard address (default 127.0.0.1:9000)", arg: "HOST:PORT" },
     workers: { type: "int", usage: "edge worker processes (default 1)", arg: "N" },
+    "ca-quota": {
+      type: "int",
+      usage: "most CA certificates per account (default: no limit; Cloudflare's is 5)",
+      arg: "N",
+    },
     demo: { type: "bool", usage: "seed a demo zone, managed CA, client certificate and app.localhost" },
   },
   async run(flags) {
@@ -44,6 +49,7 @@ export const upCommand = flagCommand("portcullis", {
       api: listenAddress("--api", flags.api ?? env.PORTCULLIS_API_LISTEN ?? "127.0.0.1:9000"),
       workers: flags.workers ?? 1,
       demo: flags.demo,
+      ...(flags["ca-quota"] !== undefined ? { caQuota: caQuota(flags["ca-quota"]) } : {}),
       ...(env.PORTCULLIS_ADMIN_TOKEN ? { adminToken: env.PORTCULLIS_ADMIN_TOKEN } : {}),
       logLevel: "warn",
       onStoreOpened: (late) => {
@@ -94,6 +100,11 @@ function apiLines(started: ApiStarted, edgePort: number): string[] {
     );
   }
   return lines;
+}
+
+function caQuota(value: number): number {
+  if (value < 0) throw new UsageError("--ca-quota must be 0 or more");
+  return value;
 }
 
 function listenAddress(flag: string, text: string): Address {

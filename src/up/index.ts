@@ -33,6 +33,8 @@ export interface UpOptions {
   /** From PORTCULLIS_ADMIN_TOKEN: the first admin token, for automation. */
   adminToken?: string;
   logLevel?: string;
+  /** Most CA certificates an account may upload (Cloudflare's error 1489 past it); unlimited when absent. */
+  caQuota?: number;
   /** When the store was unreachable at start: called once it opened and the API listens. */
   onStoreOpened?: (late: ApiStarted) => void;
 }
@@ -180,7 +182,11 @@ async function startApi(
   const bootstrapToken = await ensureBootstrapToken(store, options.adminToken);
   const demo = options.demo ? await startDemo(store, options.dataDir) : undefined;
   if (demo) stops.unshift(demo.stopOrigin);
-  const api = buildApi({ store, logger });
+  const api = buildApi({
+    store,
+    logger,
+    ...(options.caQuota !== undefined ? { caQuota: options.caQuota } : {}),
+  });
   await api.listen({ host: options.api.host, port: options.api.port });
   stops.unshift(() => api.close());
   const address = api.server.address();
