@@ -12,10 +12,26 @@ import { ensureBootstrapToken } from "../../src/control/tokens.ts";
 import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
 import { makeCa, makeClientCert } from "../helpers/openssl-pki.ts";
+import { POSTGRES_URL, temporarySchema } from "../helpers/postgres.ts";
 
-/** The real embedded store (SQLite via node:sqlite) in `dir`, with a fresh secret key. */
+/**
+ * A real store with a fresh secret key: the embedded SQLite in `dir`, or, with
+ * PORTCULLIS_TEST_API_STORE=postgres (`npm run test:api-postgres`), PostgreSQL in a schema of its own.
+ */
 export async function openTestStore(dir: string): Promise<Store> {
-  return openStore({ dataDir: dir, secretKey: randomBytes(32) });
+  if (process.env.PORTCULLIS_TEST_API_STORE !== "postgres") {
+    return openStore({ dataDir: dir, secretKey: randomBytes(32) });
+  }
+  const { schema, drop } = await temporarySchema();
+  const store = await openStore({
+    dataDir: dir,
+    secretKey: randomBytes(32),
+    databaseUrl: POSTGRES_URL,
+    schema,
+  });
+  const close = store.close.bind(store);
+  // The schema goes with the store.
+  return Object.assign(store, { close: async () => (await close(), await drop()) });
 }
 
 export interface Envelope {
