@@ -31,7 +31,12 @@ export async function openTestStore(dir: string): Promise<Store> {
   });
   const close = store.close.bind(store);
   // The schema goes with the store.
-  return Object.assign(store, { close: async () => (await close(), await drop()) });
+  return Object.assign(store, {
+    close: async () => {
+      await close();
+      await drop();
+    },
+  });
 }
 
 export interface Envelope {
