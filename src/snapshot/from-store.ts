@@ -19,14 +19,36 @@ export async function edgeConfigFromStore(
   warn: (message: string) => void = () => {},
 ): Promise<EdgeConfig> {
   const hosts: HostConfig[] = [];
-  for (const hostname of await store.listHostnames()) {
-    const zone = await store.getZone(hostname.zoneId);
+  // Hosts of one zone share its CAs, associations, revocations and origin pull: read each once per build.
+  const reader = memoized(store);
+  for (const hostname of await reader.listHostnames()) {
+    const zone = await reader.getZone(hostname.zoneId);
     if (!zone) continue;
-    const host = await hostConfig(store, zone, hostname);
+    const host = await hostConfig(reader, zone, hostname);
     if (host) hosts.push(host);
     else warn(`hostname ${hostname.hostname} has no server certificate with a key; it is not served`);
   }
   return { ...base, file: "store", hosts };
+}
+
+/** A view of `store` whose reads are each made once (by method and arguments) for as long as it lives. */
+function memoized(store: StoreReader): StoreReader {
+  const results = new Map<string, Promise<unknown>>();
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const key = `${String(property)}:${JSON.stringify(args)}`;
+        let result = results.get(key);
+        if (!result) {
+          result = value.apply(target, args) as Promise<unknown>;
+          results.set(key, result);
+        }
+        return result;
+      };
+    },
+  });
 }
 
 /** The store as the edge's config source: every committed write (from any process) means a reload. */
@@ -134,8 +156,25 @@ async function trustedCas(store: StoreReader, zone: Zone, hostname: string): Pro
   return [...new Set(pems)];
 }
 
+/** A zone's revoked serials, once per build (the reader lives for one build), shared by its hosts. */
+const revokedByBuild = new WeakMap<StoreReader, Map<Id, Promise<string[]>>>();
+
+function revokedSerials(store: StoreReader, zoneId: Id): Promise<string[]> {
+  let zones = revokedByBuild.get(store);
+  if (!zones) {
+    zones = new Map();
+    revokedByBuild.set(store, zones);
+  }
+  let serials = zones.get(zoneId);
+  if (!serials) {
+    serials = readRevokedSerials(store, zoneId);
+    zones.set(zoneId, serials);
+  }
+  return serials;
+}
+
 /** Revoked now includes pending revocation: the edge enforces a revocation the moment it is asked for. */
-async function revokedSerials(store: StoreReader, zoneId: Id): Promise<string[]> {
+async function readRevokedSerials(store: StoreReader, zoneId: Id): Promise<string[]> {
   const serials: string[] = [];
   for (const status of ["revoked", "pending_revocation"] as const) {
     for (let offset = 0; ; offset += 1000) {
