@@ -6,7 +6,15 @@ import { X509Certificate } from "node:crypto";
 import type { CrlSource, EdgeConfig, HostConfig, KeyPairPem } from "../config/types.ts";
 import type { EdgeConfigSource } from "../edge/supervisor.ts";
 import { normalizeSerial } from "../revocation/index.ts";
-import type { ClientCertificate, Hostname, Id, Store, StoreReader, Zone } from "../store/types.ts";
+import type {
+  ClientCertificate,
+  Hostname,
+  HostnameAssociation,
+  Id,
+  Store,
+  StoreReader,
+  Zone,
+} from "../store/types.ts";
 import { fingerprintOfPem } from "./snapshot.ts";
 
 /** What `portcullis up` decides itself: where to listen, where state lives, limits. */
@@ -143,8 +151,8 @@ async function serverKeyPair(store: StoreReader, id: Id | null): Promise<KeyPair
 /** Each CA certificate the hostname's associations name, one PEM per certificate; null = the managed CA. */
 async function trustedCas(store: StoreReader, zone: Zone, hostname: string): Promise<string[]> {
   const pems: string[] = [];
-  for (const association of await store.listHostnameAssociations({ zoneId: zone.id })) {
-    if (association.hostname !== hostname) continue;
+  const byHostname = associationsByHostname(await store.listHostnameAssociations({ zoneId: zone.id }));
+  for (const association of byHostname.get(hostname) ?? []) {
     if (association.mtlsCertificateId === null) {
       const managed = await store.getManagedCa(zone.id);
       if (managed) pems.push(managed.certificatePem);
@@ -154,6 +162,23 @@ async function trustedCas(store: StoreReader, zone: Zone, hostname: string): Pro
     if (certificate?.ca) pems.push(...splitPem(certificate.certificates));
   }
   return [...new Set(pems)];
+}
+
+/** A zone's associations grouped by hostname, once per list (the memoized reader returns the same list). */
+const groupedAssociations = new WeakMap<readonly HostnameAssociation[], Map<string, HostnameAssociation[]>>();
+
+function associationsByHostname(list: readonly HostnameAssociation[]): Map<string, HostnameAssociation[]> {
+  let grouped = groupedAssociations.get(list);
+  if (!grouped) {
+    grouped = new Map();
+    for (const association of list) {
+      const group = grouped.get(association.hostname);
+      if (group) group.push(association);
+      else grouped.set(association.hostname, [association]);
+    }
+    groupedAssociations.set(list, grouped);
+  }
+  return grouped;
 }
 
 /** A zone's revoked serials, once per build (the reader lives for one build), shared by its hosts. */
@@ -205,8 +230,17 @@ async function originPullKeyPair(
   return { certPem: chosen.certificatePem, keyPem, certFile: where, keyFile: where };
 }
 
+/** One PEM per certificate of a bundle, normalized; cached, since every build splits the same bundles. */
+const splitCache = new Map<string, string[]>();
+
 function splitPem(text: string): string[] {
-  return (text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) =>
-    new X509Certificate(block).toString(),
-  );
+  let pems = splitCache.get(text);
+  if (!pems) {
+    pems = (text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((block) =>
+      new X509Certificate(block).toString(),
+    );
+    if (splitCache.size >= 10_000) splitCache.clear();
+    splitCache.set(text, pems);
+  }
+  return pems;
 }

@@ -109,11 +109,15 @@ function compileHost(
   const requestsCert = host.mtls.mode !== "off" || host.mtls.paths.some((rule) => rule.mode !== "off");
   const contextOptions = secureContextOptions(host, requestsCert);
   const contextKey = hashOf(JSON.stringify(contextOptions));
-  const secureContext = previous.contexts.get(contextKey) ?? tls.createSecureContext(contextOptions);
+  // Hosts with the same certificates and CAs (this build or the last) share one context.
+  const secureContext =
+    used.contexts.get(contextKey) ??
+    previous.contexts.get(contextKey) ??
+    tls.createSecureContext(contextOptions);
   used.contexts.set(contextKey, secureContext);
 
   const originKey = hashOf(JSON.stringify(host.origin));
-  const origin = previous.origins.get(originKey) ?? originPool(host.origin);
+  const origin = used.origins.get(originKey) ?? previous.origins.get(originKey) ?? originPool(host.origin);
   used.origins.set(originKey, origin);
 
   return {
@@ -176,8 +180,17 @@ function hostRevocation(
   return { revokedByIssuer, nextUpdateByIssuer, unavailable };
 }
 
+/** Fingerprints of CA certificates by PEM: many hosts trust the same few CAs, and rebuilds are frequent. */
+const fingerprints = new Map<string, string>();
+
 export function fingerprintOfPem(pem: string): string {
-  return new X509Certificate(pem).fingerprint256.replaceAll(":", "").toLowerCase();
+  let fingerprint = fingerprints.get(pem);
+  if (!fingerprint) {
+    fingerprint = new X509Certificate(pem).fingerprint256.replaceAll(":", "").toLowerCase();
+    if (fingerprints.size >= 100_000) fingerprints.clear();
+    fingerprints.set(pem, fingerprint);
+  }
+  return fingerprint;
 }
 
 function hashOf(text: string): string {
