@@ -110,7 +110,8 @@ hostnames:
   });
 
   after(async () => {
-    for (const host of snapshot.hosts) await host.origin.dispatcher.close();
+    // Hosts with the same origin share one pool.
+    for (const pool of new Set(snapshot.hosts.map((host) => host.origin.dispatcher))) await pool.close();
     await cleanup?.();
   });
 
