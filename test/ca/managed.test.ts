@@ -4,7 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createManagedCa, issueClientCertificate, managedCrl } from "../../src/ca/managed.ts";
-import { openssl } from "../helpers/openssl-pki.ts";
+import { makeCsr, openssl } from "../helpers/openssl-pki.ts";
 import { missingPeer } from "../helpers/peers.ts";
 import { tempDir } from "../helpers/run.ts";
 
@@ -22,22 +22,7 @@ test("issues a clientAuth certificate from a CSR that openssl verifies, and a CR
   try {
     const { ca, keyPem } = await createManagedCa(zone);
     await writeFile(join(dir, "ca.pem"), ca.certificatePem);
-    await openssl(
-      [
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "k.pem",
-      ].concat(["-subj", "/C=US/O=Acme/OU=Ops/L=Austin/CN=device-7", "-out", "r.csr"]),
-      { cwd: dir },
-    );
-    const { readFile } = await import("node:fs/promises");
-    const csr = await readFile(join(dir, "r.csr"), "utf8");
+    const csr = await makeCsr(dir, "r", "/C=US/O=Acme/OU=Ops/L=Austin/CN=device-7");
     const cert = await issueClientCertificate(ca, keyPem, csr, 30);
     await writeFile(join(dir, "c.pem"), cert.certificatePem);
     const verify = await openssl(

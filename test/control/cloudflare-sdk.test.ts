@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import Cloudflare from "cloudflare";
-import { makeClientCert, openssl } from "../helpers/openssl-pki.ts";
+import { makeClientCert, makeCsr } from "../helpers/openssl-pki.ts";
 import { createAccountAndZone, type Harness, makePki, type Pki, startHarness } from "./helpers.ts";
 
 describe("the cloudflare SDK", () => {
@@ -103,24 +103,8 @@ describe("the cloudflare SDK", () => {
     await assert.rejects(bad.user.tokens.verify(), Cloudflare.AuthenticationError);
   });
   test("clientCertificates create/list/get/delete/edit through the managed CA", async () => {
+    const csr = await makeCsr(h.dir, "sdk-client", "/C=DE/O=Acme/CN=sdk-client");
     const keyPath = join(h.dir, "sdk-client-key.pem");
-    const csrPath = join(h.dir, "sdk-client.csr");
-    await openssl([
-      "req",
-      "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      keyPath,
-      "-subj",
-      "/C=DE/O=Acme/CN=sdk-client",
-      "-out",
-      csrPath,
-    ]);
-    const csr = await readFile(csrPath, "utf8");
 
     const created = await cf.clientCertificates.create({ zone_id, csr, validity_days: 30 });
     assert.equal(created.status, "active");

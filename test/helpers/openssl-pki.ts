@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { copyFile, writeFile } from "node:fs/promises";
+import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type RunOptions, type RunResult, run } from "./run.ts";
 
@@ -68,6 +68,22 @@ export function makeServerCert(
     ? EXTENSIONS.server.replace(/subjectAltName=.*\n/, `subjectAltName=${options.san}\n`)
     : EXTENSIONS.server;
   return issue(dir, name, extensions, options);
+}
+
+/** A new P-256 key and a CSR for `subject` (openssl -subj form) made by openssl: DIR/NAME-key.pem, DIR/NAME.csr; returns the CSR PEM. */
+export async function makeCsr(dir: string, name: string, subject: string): Promise<string> {
+  const csrPath = join(dir, `${name}.csr`);
+  await openssl(
+    ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"].concat([
+      "-keyout",
+      join(dir, `${name}-key.pem`),
+      "-subj",
+      subject,
+      "-out",
+      csrPath,
+    ]),
+  );
+  return readFile(csrPath, "utf8");
 }
 
 /** Runs openssl and asserts that it succeeded. */
