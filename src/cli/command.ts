@@ -55,7 +55,7 @@ export function commandGroup(prefix: string, name: string, summary: string, comm
       summary,
       "",
       "Commands:",
-      ...commands.map((c) => `  ${c.name.padEnd(16)}${c.summary}`),
+      ...commands.map((c) => `  ${c.name.padEnd(22)}${c.summary}`),
       "",
       `Run '${full} <command> -h' for a command's flags.`,
       "",

@@ -2,6 +2,7 @@
 import { ConfigError } from "../config/errors.ts";
 import { PkiError } from "../pki/errors.ts";
 import { StoreError } from "../store/types.ts";
+import { apiCommands } from "./api/index.ts";
 import { commandGroup, lazyCommand } from "./command.ts";
 import { UsageError } from "./errors.ts";
 import { pkiCommand } from "./pki/index.ts";
@@ -20,6 +21,7 @@ const root = commandGroup("", "portcullis", "Portcullis: a self-hosted mutual-TL
     async () => (await import("./up.ts")).upCommand,
   ),
   tourCommand,
+  ...apiCommands(),
 ]);
 
 /** Runs the CLI; every failure becomes one line on stderr and a non-zero exit code, never a stack trace. */

@@ -35,6 +35,11 @@ export const upCommand = flagCommand("portcullis", {
       arg: "N",
     },
     demo: { type: "bool", usage: "seed a demo zone, managed CA, client certificate and app.localhost" },
+    events: {
+      type: "int",
+      usage: "edge events kept in memory for the API's events and live tail (default 10000)",
+      arg: "N",
+    },
   },
   async run(flags) {
     const env = process.env;
@@ -50,6 +55,7 @@ export const upCommand = flagCommand("portcullis", {
       workers: flags.workers ?? 1,
       demo: flags.demo,
       ...(flags["ca-quota"] !== undefined ? { caQuota: caQuota(flags["ca-quota"]) } : {}),
+      ...(flags.events !== undefined ? { eventCapacity: eventCapacity(flags.events) } : {}),
       ...(env.PORTCULLIS_ADMIN_TOKEN ? { adminToken: env.PORTCULLIS_ADMIN_TOKEN } : {}),
       logLevel: "warn",
       onStoreOpened: (late) => {
@@ -82,7 +88,8 @@ export const upCommand = flagCommand("portcullis", {
 
 /** The first admin token (if this start made it) and the demo's curl commands. */
 function apiLines(started: ApiStarted, edgePort: number): string[] {
-  const lines: string[] = [];
+  const dashboard = `${started.apiUrl.replace(/\/client\/v4$/, "")}/dashboard/`;
+  const lines: string[] = ["", `Dashboard: ${dashboard} (sign in with an API token)`];
   if (started.bootstrapToken && !process.env.PORTCULLIS_ADMIN_TOKEN) {
     lines.push("", "Admin API token (shown once; keep it):", `  ${started.bootstrapToken}`);
   }
@@ -104,6 +111,11 @@ function apiLines(started: ApiStarted, edgePort: number): string[] {
 
 function caQuota(value: number): number {
   if (value < 0) throw new UsageError("--ca-quota must be 0 or more");
+  return value;
+}
+
+function eventCapacity(value: number): number {
+  if (value < 1 || value > 1_000_000) throw new UsageError("--events must be between 1 and 1000000");
   return value;
 }
 

@@ -7,6 +7,7 @@ import { dirname, resolve } from "node:path";
 import { describeFsError } from "../files.ts";
 import { ConfigError } from "./errors.ts";
 import { type FileContext, readKeyPair, readOriginCa, readTrustedCas, resolveCrls } from "./files.ts";
+import { firewallFromConfig, pinpointExpressionError } from "./firewall-rules.ts";
 import { firstIssueError } from "./issues.ts";
 import { configSchema, type HostEntry } from "./schema.ts";
 import { parseConfigSource } from "./source.ts";
@@ -30,7 +31,9 @@ export async function loadEdgeConfig(path: string): Promise<EdgeConfig> {
     });
   }
   const result = configSchema.safeParse(source.value, { reportInput: true });
-  if (!result.success) throw firstIssueError(source, result.error.issues);
+  if (!result.success) {
+    throw pinpointExpressionError(firstIssueError(source, result.error.issues), text, source.value);
+  }
   const config = result.data;
   const file = resolve(path);
   const context: FileContext = { source, dir: dirname(file) };
@@ -108,5 +111,6 @@ async function loadHost(
       bodyTimeoutMs: origin.body_timeout,
     },
     forward: host.forward,
+    firewall: firewallFromConfig(host.firewall),
   };
 }

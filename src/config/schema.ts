@@ -6,6 +6,14 @@
 
 import { z } from "zod";
 import { DEFAULT_CRL_REFRESH_MS, DEFAULT_LIMITS } from "./defaults.ts";
+import {
+  CONFIG_RULE_ID,
+  firewallRuleIssues,
+  MAX_DESCRIPTION,
+  MAX_RESPONSE_CONTENT,
+  RESPONSE_CONTENT_TYPES,
+  RULE_ACTIONS,
+} from "./firewall-rules.ts";
 import type { EdgeConfig, ForwardFormat, MtlsMode, NginxVariable } from "./types.ts";
 import { address, duration, headerName, hostname, originUrl, pathPrefix, serverName } from "./values.ts";
 
@@ -153,6 +161,34 @@ const forward = z.union(
   },
 );
 
+/** A custom firewall rule (docs/config.md `firewall`); its expression is compiled here, so errors have a line. */
+const firewallRule = strict({
+  id: z.string().regex(CONFIG_RULE_ID, "expected letters, digits and _ . : - (at most 64)").optional(),
+  expression: z.string().min(1),
+  action: z.enum(RULE_ACTIONS),
+  description: z.string().max(MAX_DESCRIPTION).default(""),
+  enabled: z.boolean().default(true),
+  action_parameters: strict({
+    response: strict({
+      status_code: z.number().int().min(400).max(499),
+      content: z.string().max(MAX_RESPONSE_CONTENT).default(""),
+      content_type: z.enum(RESPONSE_CONTENT_TYPES).default("text/plain"),
+    }).optional(),
+    ruleset: z.literal("current").optional(),
+  }).optional(),
+}).superRefine((rule, ctx) => {
+  for (const issue of firewallRuleIssues(rule)) ctx.addIssue({ code: "custom", ...issue });
+});
+
+const firewall = z.array(firewallRule).superRefine((rules, ctx) => {
+  rules.forEach((rule, index) => {
+    const earlier = rules.findIndex((other) => other.id !== undefined && other.id === rule.id);
+    if (earlier < index && earlier >= 0) {
+      ctx.addIssue({ code: "custom", path: [index, "id"], message: `already used by firewall[${earlier}]` });
+    }
+  });
+});
+
 const host = strict({
   hostname,
   default: z.boolean().default(false),
@@ -162,6 +198,7 @@ const host = strict({
   mtls: mtls.prefault({}),
   origin,
   forward: z.array(forward).default([]),
+  firewall: firewall.default([]),
 });
 
 const hostnames = z

@@ -3,6 +3,8 @@
  * checked. Plain data (structured-cloneable), so the supervisor can build it once and hand it to every
  * edge worker. The YAML shape is documented in docs/config.md; src/config/load.ts produces this.
  */
+import type { HostAccess } from "../access/runtime.ts";
+import type { FunctionsConfig } from "../functions/types.ts";
 
 export type MtlsMode = "enforce" | "permissive" | "off";
 
@@ -93,6 +95,21 @@ export interface HostConfig {
   mtls: MtlsConfig;
   origin: OriginConfig;
   forward: ForwardSpec[];
+  /** Custom firewall rules, in order (config `firewall:`, or the zone's ruleset in the store). */
+  firewall?: FirewallRule[];
+  /** Access applications on this host (from the store only; docs/access.md, src/access/). */
+  access?: HostAccess;
+}
+
+/** One custom firewall rule, its expression already checked (docs/rules.md, src/edge/firewall.ts). */
+export interface FirewallRule {
+  id: string;
+  expression: string;
+  action: "block" | "log" | "skip" | "drop";
+  description: string;
+  enabled: boolean;
+  /** block: answer this instead of the edge's 403 page. */
+  response?: { status: number; content: string; contentType: string };
 }
 
 export interface Limits {
@@ -115,4 +132,6 @@ export interface EdgeConfig {
   crlRefreshIntervalMs: number;
   limits: Limits;
   hosts: HostConfig[];
+  /** Edge functions and their routes (from the store only; docs/functions.md, src/functions/). */
+  functions?: FunctionsConfig;
 }

@@ -6,18 +6,24 @@
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import type { EventLog } from "../events/log.ts";
 import type { Store } from "../store/types.ts";
 import { installAuth } from "./auth.ts";
 import type { ApiContext } from "./context.ts";
+import { dashboardRoutes } from "./dashboard.ts";
 import { installErrorHandlers } from "./error-handler.ts";
+import { accessRoutes } from "./routes/access.ts";
 import { accountRoutes } from "./routes/accounts.ts";
 import { auditLogRoutes } from "./routes/audit-logs.ts";
 import { clientCertificateRoutes } from "./routes/client-certificates.ts";
 import { crlRoutes } from "./routes/crl.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { functionRoutes } from "./routes/functions.ts";
 import { hostnameAssociationRoutes } from "./routes/hostname-associations.ts";
 import { hostnameRoutes } from "./routes/hostnames.ts";
 import { mtlsCertificateRoutes } from "./routes/mtls-certificates.ts";
 import { originPullRoutes } from "./routes/origin-pull.ts";
+import { rulesetRoutes } from "./routes/rulesets.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import { zoneRoutes } from "./routes/zones.ts";
 
@@ -30,6 +36,8 @@ export interface ApiOptions {
   bodyLimit?: number;
   /** Most CA certificates per account (Cloudflare allows 5); default unlimited. */
   caQuota?: number;
+  /** This node's edge events (`portcullis up`); without it the events routes answer 503 (no edge here). */
+  events?: EventLog;
 }
 
 /** The route groups, each a plugin taking the shared context; add a resource by adding one here. */
@@ -43,6 +51,10 @@ export const ROUTE_GROUPS = [
   clientCertificateRoutes,
   originPullRoutes,
   auditLogRoutes,
+  rulesetRoutes,
+  eventRoutes,
+  accessRoutes,
+  functionRoutes,
 ] as const;
 
 export function buildApi(options: ApiOptions): FastifyInstance {
@@ -62,7 +74,11 @@ export function buildApi(options: ApiOptions): FastifyInstance {
       },
     },
   }) as unknown as FastifyInstance;
-  const context: ApiContext = { store: options.store, caQuota: options.caQuota ?? Number.POSITIVE_INFINITY };
+  const context: ApiContext = {
+    store: options.store,
+    caQuota: options.caQuota ?? Number.POSITIVE_INFINITY,
+    ...(options.events ? { events: options.events } : {}),
+  };
 
   // An empty body (a DELETE sent with a JSON content type) is no body, not malformed JSON.
   const parseJson = app.getDefaultJsonParser("error", "error");
@@ -89,6 +105,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     },
   });
   app.register(crlRoutes, context);
+  app.register(dashboardRoutes, {}); // the web dashboard at /dashboard (web/dist)
   app.register(
     async (api) => {
       api.get("/openapi.json", { config: { public: true }, schema: { hide: true } }, async () =>

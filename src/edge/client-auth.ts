@@ -4,6 +4,7 @@
  * revocation and CRL freshness are re-checked on every request, so a resumed or long-lived connection
  * never outlives a revocation.
  */
+import type { X509Certificate } from "node:crypto";
 import type { DetailedPeerCertificate, TLSSocket } from "node:tls";
 import { normalizeSerial } from "../revocation/index.ts";
 import type { HostRuntime } from "../snapshot/snapshot.ts";
@@ -93,12 +94,84 @@ function opensslFailure(code: string): AuthFailure {
 const fieldsCache = new Map<string, CertificateFields>();
 const FIELDS_CACHE_MAX = 10_000;
 
+/** What a handshake's certificate chain gives, whatever OpenSSL's verdict on it. */
+interface ChainInfo {
+  /** Null when the leaf could not be read (presented, never trusted). */
+  cert: CertificateFields | null;
+  links: ConnectionAuth["links"];
+  chainFingerprints: readonly string[];
+  issuerDer?: Buffer;
+  intermediateCount: number;
+}
+
+/**
+ * ChainInfo by SecureContext (its trust store completes the chain) and by the certificates the client
+ * sent: `getPeerCertificate(true)`, which builds JS objects for every certificate of the chain, costs
+ * about a tenth of a full mTLS handshake here, so it runs once per distinct client chain and context.
+ */
+const chainCache = new WeakMap<object, Map<string, ChainInfo>>();
+const CHAIN_CACHE_MAX = 10_000;
+
 /** Computes the connection's view of its client certificate, once, right after the handshake. */
 export function connectionAuth(socket: TLSSocket, maxChainDepth: number): ConnectionAuth {
+  const leaf = socket.getPeerX509Certificate();
+  if (!leaf) return NOT_PRESENTED;
+  const info = chainInfo(socket, leaf);
+  if (!info) return NOT_PRESENTED;
+  if (!info.cert) return { ...NOT_PRESENTED, presented: true, failure: FAILURES.unparsable };
+  let failure: AuthFailure | null = null;
+  if (!socket.authorized) failure = opensslFailure(String(socket.authorizationError ?? "CERT_REJECTED"));
+  else if (info.intermediateCount > maxChainDepth) failure = FAILURES.chainTooLong;
+  return {
+    presented: true,
+    failure,
+    cert: info.cert,
+    links: info.links,
+    chainFingerprints: info.chainFingerprints,
+    ...(info.issuerDer ? { issuerDer: info.issuerDer } : {}),
+  };
+}
+
+function chainInfo(socket: TLSSocket, leaf: X509Certificate): ChainInfo | null {
+  const context = (socket as TLSSocket & { ssl?: { _secureContext?: object } }).ssl?._secureContext;
+  if (!context) return fullChainInfo(socket);
+  // The certificates as the client sent them (leaf first): with the context, they decide the chain.
+  let key = leaf.fingerprint256;
+  let sent = leaf.issuerCertificate;
+  for (let n = 0; sent && n < 64; n++, sent = sent.issuerCertificate) key += `/${sent.fingerprint256}`;
+  let cache = chainCache.get(context);
+  if (!cache) {
+    cache = new Map();
+    chainCache.set(context, cache);
+  }
+  let info = cache.get(key);
+  if (!info) {
+    const computed = fullChainInfo(socket);
+    if (!computed) return null;
+    info = computed;
+    if (cache.size >= CHAIN_CACHE_MAX) cache.clear();
+    cache.set(key, info);
+  }
+  return info;
+}
+
+/** The chain as OpenSSL verified it (completed from the context's trust store), and its identity fields. */
+function fullChainInfo(socket: TLSSocket): ChainInfo | null {
   const peer = socket.getPeerCertificate(true) as DetailedPeerCertificate | null;
-  if (!peer?.raw) return NOT_PRESENTED;
+  if (!peer?.raw) return null;
   const chain = peerChain(peer);
   const fingerprints = chain.map((cert) => fingerprintHex(cert.fingerprint256));
+  const links = chain.slice(0, -1).map((c, i) => ({
+    serial: normalizeSerial(c.serialNumber),
+    issuer: fingerprints[i + 1] as string,
+  }));
+  const issuerDer = chain[1]?.raw;
+  const base = {
+    links,
+    chainFingerprints: fingerprints,
+    intermediateCount: Math.max(0, chain.length - 2),
+    ...(issuerDer ? { issuerDer } : {}),
+  };
   const cacheKey = fingerprints.join(",");
   let cert = fieldsCache.get(cacheKey);
   if (!cert) {
@@ -109,28 +182,12 @@ export function connectionAuth(socket: TLSSocket, maxChainDepth: number): Connec
       cert = certificateFields(peer.raw, intermediates, chain[1]?.raw);
     } catch {
       // DER that OpenSSL tolerated but a strict reader does not: presented, never trusted.
-      return { ...NOT_PRESENTED, presented: true, failure: FAILURES.unparsable };
+      return { ...base, cert: null };
     }
     if (fieldsCache.size >= FIELDS_CACHE_MAX) fieldsCache.clear();
     fieldsCache.set(cacheKey, cert);
   }
-  const links = chain.slice(0, -1).map((c, i) => ({
-    serial: normalizeSerial(c.serialNumber),
-    issuer: fingerprints[i + 1] as string,
-  }));
-  const intermediateCount = Math.max(0, chain.length - 2);
-  let failure: AuthFailure | null = null;
-  if (!socket.authorized) failure = opensslFailure(String(socket.authorizationError ?? "CERT_REJECTED"));
-  else if (intermediateCount > maxChainDepth) failure = FAILURES.chainTooLong;
-  const issuerDer = chain[1]?.raw;
-  return {
-    presented: true,
-    failure,
-    cert,
-    links,
-    chainFingerprints: fingerprints,
-    ...(issuerDer ? { issuerDer } : {}),
-  };
+  return { ...base, cert };
 }
 
 /** The certificate's standing for one request on `host`, under the Snapshot `host` belongs to. */

@@ -11,11 +11,17 @@ import net from "node:net";
 import type { Duplex } from "node:stream";
 import type tls from "node:tls";
 import type { Logger } from "pino";
+import { accessStage } from "../access/stage.ts";
+import { requestEvent } from "../events/edge.ts";
+import { type EventSink, NO_EVENTS } from "../events/types.ts";
+import { functionStage, functionUpgrade } from "../functions/stage.ts";
 import { OcspChecker, OcspError } from "../revocation/index.ts";
 import type { Snapshot } from "../snapshot/snapshot.ts";
 import { type ConnectionAuth, connectionAuth, type OcspVerdict, type RequestAuth } from "./client-auth.ts";
 import { ALERT, readClientHello, tlsAlert } from "./client-hello.ts";
-import { type Decision, decide } from "./decide.ts";
+import { type Decision, decide, hostOf } from "./decide.ts";
+import { FirewallStage } from "./firewall.ts";
+import { withCertificate } from "./log.ts";
 import type { EdgeMetrics } from "./metrics.ts";
 import {
   type EdgeRequest,
@@ -43,12 +49,16 @@ export interface EdgeServerOptions {
   metrics: EdgeMetrics;
   /** Several worker processes bind the same port (SO_REUSEPORT): the kernel spreads connections. */
   reusePort?: boolean;
+  /** Where edge events go (src/events/); none recorded when absent. */
+  events?: EventSink;
 }
 
 export class EdgeServer {
   #snapshot: Snapshot;
   readonly #logger: Logger;
   readonly #metrics: EdgeMetrics;
+  readonly #events: EventSink;
+  readonly #firewall: FirewallStage;
   readonly #reusePort: boolean;
   readonly #mtlsServer: Http2SecureServer;
   readonly #publicServer: Http2SecureServer;
@@ -62,6 +72,8 @@ export class EdgeServer {
     this.#snapshot = snapshot;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
+    this.#events = options.events ?? NO_EVENTS;
+    this.#firewall = new FirewallStage(this.#events, this.#metrics, this.#logger);
     this.#reusePort = options.reusePort ?? false;
     this.#mtlsServer = this.#tlsServer(true);
     this.#publicServer = this.#tlsServer(false);
@@ -246,17 +258,27 @@ export class EdgeServer {
       // Fail closed: an internal error never lets a request through.
       this.#logger.error({ event: "internal_error", err: (err as Error).message }, "decision failed");
       this.#answer(req, res, 500, "internal_error");
+      this.#events.record(
+        requestEvent(req, authorityHost(req), null, {
+          action: "error",
+          status: 500,
+          reason: "internal_error",
+        }),
+      );
       return;
     }
-    this.#record(req, decision);
+    this.#record(req, decision, res);
     if (decision.kind !== "forward") {
       this.#answer(req, res, decision.status, decision.reason);
       return;
     }
+    if (this.#firewall.stops(req, res, decision)) return;
+    if (await accessStage(req, decision, this.#events, res)) return;
     const { host, auth } = decision;
     const authority =
       (req.httpVersionMajor === 2 ? (req as Http2ServerRequest).authority : req.headers.host) ?? "";
     const headers = originRequestHeaders(req.headers, host, auth, req.socket.remoteAddress ?? "", authority);
+    if (await functionStage(this.#snapshot.functions, req, res, auth, headers, this.#logger)) return;
     const started = performance.now();
     const failure = await proxyRequest(req, res, host, headers);
     this.#metrics.upstreamSeconds.observe({ host: host.name }, (performance.now() - started) / 1000);
@@ -281,6 +303,10 @@ export class EdgeServer {
       writeRawAnswer(socket, edgeAnswer(decision.status, decision.reason, req.headers));
       return;
     }
+    const ruled = this.#firewall.verdict(req, decision);
+    if (ruled) return ruled.answer ? writeRawAnswer(socket, ruled.answer) : void socket.destroy();
+    const accessAnswer = await accessStage(req, decision, this.#events);
+    if (accessAnswer) return writeRawAnswer(socket, accessAnswer);
     const { host, auth } = decision;
     const headers = originRequestHeaders(
       req.headers,
@@ -289,6 +315,8 @@ export class EdgeServer {
       req.socket.remoteAddress ?? "",
       req.headers.host ?? "",
     );
+    if (await functionUpgrade(this.#snapshot.functions, req, socket, head, auth, headers, this.#logger))
+      return;
     const failure = await proxyUpgrade(req, socket, head, host, headers);
     if (failure) {
       this.#upstreamFailed(host.name, failure);
@@ -314,9 +342,19 @@ export class EdgeServer {
       .end(answer.body);
   }
 
-  /** Metrics for every request, and one log event per mTLS decision. */
-  #record(req: EdgeRequest, decision: Decision): void {
+  /**
+   * Metrics for every request, one log line per mTLS decision, and one edge event per decision: a
+   * forwarded request's event is recorded when its response ends (`res`), with the status answered.
+   */
+  #record(req: EdgeRequest, decision: Decision, res?: EdgeResponse): void {
     if (decision.kind === "reject") {
+      this.#events.record(
+        requestEvent(req, authorityHost(req), null, {
+          action: "reject",
+          status: decision.status,
+          reason: decision.reason,
+        }),
+      );
       const result = decision.status === 421 ? "misdirected" : "bad_request";
       this.#metrics.requests.inc({ host: "", result });
       this.#logger.info(
@@ -336,12 +374,31 @@ export class EdgeServer {
     if (auth.failure && host.requestsCert) {
       this.#metrics.verificationFailures.inc({ host: host.name, reason: auth.failure.code });
     }
+    const event = requestEvent(req, host.name, host.requestsCert ? auth : null, {
+      action: decision.kind,
+      status: denied ? decision.status : 101,
+      reason: host.requestsCert ? (auth.failure?.code ?? null) : null,
+    });
+    if (denied || !res) this.#events.record(event);
+    else {
+      const decidedAt = Date.now();
+      res.once("close", () => {
+        event.status = res.headersSent ? res.statusCode : 0;
+        this.#events.record(event, decidedAt);
+      });
+    }
     if (!host.requestsCert) return;
-    this.#logger.info(
+    (auth.cert ? withCertificate(this.#logger, auth.cert) : this.#logger).info(
       mtlsEvent(req, decision.kind === "deny" ? 403 : 0, host.name, mode, auth),
       "mtls decision",
     );
   }
+}
+
+/** The host name the request asked for (Host or :authority), for events of requests no host took. */
+function authorityHost(req: EdgeRequest): string {
+  const authority = req.httpVersionMajor === 2 ? (req as Http2ServerRequest).authority : req.headers.host;
+  return hostOf(authority) ?? "";
 }
 
 function mtlsEvent(req: EdgeRequest, status: number, host: string, mode: string, auth: RequestAuth) {
@@ -353,10 +410,8 @@ function mtlsEvent(req: EdgeRequest, status: number, host: string, mode: string,
     action: status === 403 ? "deny" : "forward",
     status: auth.verify,
     reason: auth.failure?.code ?? null,
-    fingerprint: auth.cert?.fingerprintSha256 ?? null,
-    serial: auth.cert?.serial ?? null,
-    subject: auth.cert?.subjectDn ?? null,
-    issuer: auth.cert?.issuerDn ?? null,
+    // With a certificate, its fingerprint, serial, subject and issuer come from withCertificate's bindings.
+    ...(auth.cert ? {} : { fingerprint: null, serial: null, subject: null, issuer: null }),
     remote: req.socket.remoteAddress,
   };
 }

@@ -11,6 +11,7 @@ export interface EdgeMetrics {
   verificationFailures: Counter<"host" | "reason">;
   upstreamSeconds: Histogram<"host">;
   snapshotVersion: Gauge;
+  firewallMatches: Counter<"host" | "rule" | "action">;
 }
 
 export interface SupervisorMetrics {
@@ -56,6 +57,12 @@ export function createEdgeMetrics(): EdgeMetrics {
       name: "portcullis_snapshot_version",
       help: "Version of the Snapshot being served (the oldest across workers)",
       aggregator: "min",
+      registers,
+    }),
+    firewallMatches: new Counter({
+      name: "portcullis_firewall_rule_matches_total",
+      help: "Requests a custom firewall rule matched, by host, rule id and action (block, log, skip, drop)",
+      labelNames: ["host", "rule", "action"],
       registers,
     }),
   };

@@ -31,7 +31,8 @@ export function compilePathModes(
   };
 }
 
-function prefixMatches(prefix: string, path: string): boolean {
+/** Whether `prefix` covers the normalized `path` on segment boundaries. */
+export function prefixMatches(prefix: string, path: string): boolean {
   if (!path.startsWith(prefix)) return false;
   return prefix.endsWith("/") || path.length === prefix.length || path.charCodeAt(prefix.length) === 47; // "/"
 }

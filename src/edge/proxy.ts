@@ -5,8 +5,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { Duplex } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { errors as undiciErrors } from "undici";
+import { type Dispatcher, errors as undiciErrors } from "undici";
 import type { HostRuntime } from "../snapshot/snapshot.ts";
 import { ALL_IDENTITY_HEADERS } from "./forward.ts";
 import type { ClientAuth } from "./identity.ts";
@@ -89,38 +88,119 @@ function hasBody(req: EdgeRequest): boolean {
   return false;
 }
 
-/** Proxies the request; resolves when the response is complete, or with a failure to answer instead. */
-export async function proxyRequest(
+/**
+ * Proxies the request; resolves when the response is complete, or with a failure to answer instead.
+ * The origin's response is written straight into the client's from undici's dispatch callbacks (no
+ * intermediate body stream or `pipeline`, which cost an AbortController, listeners and a DOMException per
+ * request), with backpressure: a full client socket pauses the origin connection until it drains.
+ */
+export function proxyRequest(
   req: EdgeRequest,
   res: EdgeResponse,
   host: HostRuntime,
   headers: Record<string, string>,
 ): Promise<ProxyFailure | null> {
   const origin = host.origin;
-  let response: Awaited<ReturnType<typeof origin.dispatcher.request>>;
-  try {
-    response = await origin.dispatcher.request({
-      path: origin.basePath + (req.url ?? "/"),
-      method: req.method as "GET",
-      headers,
-      body: hasBody(req) ? (req as NodeJS.ReadableStream as never) : null,
+  return new Promise((resolve) => {
+    const forwarder = new ResponseForwarder(res as ServerResponse, resolve);
+    origin.dispatcher.dispatch(
+      {
+        path: origin.basePath + (req.url ?? "/"),
+        method: req.method ?? "GET",
+        headers,
+        body: hasBody(req) ? (req as NodeJS.ReadableStream as never) : null,
+      },
+      forwarder,
+    );
+  });
+}
+
+type Controller = Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestStart"]>>[0];
+
+/** One proxied response: undici's dispatch handler writing into the client's response. */
+class ResponseForwarder implements Dispatcher.DispatchHandler {
+  readonly #res: ServerResponse;
+  readonly #resolve: (failure: ProxyFailure | null) => void;
+  #controller: Controller | undefined;
+  #started = false;
+  #settled = false;
+  #clientGone = false;
+
+  constructor(res: ServerResponse, resolve: (failure: ProxyFailure | null) => void) {
+    this.#res = res;
+    this.#resolve = resolve;
+    // The client went away: stop the origin request too (its connection is not reused mid-body).
+    res.once("close", () => {
+      if (this.#settled) return;
+      this.#clientGone = true;
+      this.#controller?.abort(new Error("the client closed the connection"));
     });
-  } catch (err) {
-    return proxyFailure(err);
   }
-  const outgoing: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (value === undefined || HOP_BY_HOP_RESPONSE.has(name)) continue;
-    outgoing[name] = value;
+
+  onRequestStart(controller: Controller): void {
+    this.#controller = controller;
+    if (this.#clientGone) controller.abort(new Error("the client closed the connection"));
   }
-  (res as ServerResponse).writeHead(response.statusCode, outgoing);
-  try {
-    await pipeline(response.body, res as NodeJS.WritableStream);
-  } catch {
-    // The client went away or the origin broke off mid-body: nothing left to answer.
-    res.destroy();
+
+  onResponseStart(
+    _controller: Controller,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // 1xx informational: the client gets the final response only
+    const outgoing: Record<string, string | string[]> = {};
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined || HOP_BY_HOP_RESPONSE.has(name)) continue;
+      outgoing[name] = value;
+    }
+    const res = this.#res;
+    // A cookie the edge set itself (Access's CF_Authorization) goes out beside the origin's own.
+    const own = res.getHeader("set-cookie");
+    if (own !== undefined) {
+      outgoing["set-cookie"] = [...[own].flat().map(String), ...[outgoing["set-cookie"] ?? []].flat()];
+    }
+    // Head, body and end usually arrive in this same tick: one TLS record and one write for all of them.
+    if (typeof res.cork === "function") {
+      res.cork();
+      process.nextTick(uncork, res);
+    }
+    res.writeHead(statusCode, outgoing);
+    this.#started = true;
   }
-  return null;
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    if (this.#res.write(chunk)) return;
+    controller.pause();
+    this.#res.once("drain", () => controller.resume());
+  }
+
+  onResponseEnd(): void {
+    this.#res.end();
+    this.#settle(null);
+  }
+
+  onResponseError(_controller: Controller, err: Error): void {
+    if (this.#clientGone) {
+      this.#settle(null);
+    } else if (!this.#started) {
+      this.#settle(proxyFailure(err));
+    } else {
+      // The origin broke off mid-body: nothing left to answer.
+      this.#res.destroy();
+      this.#settle(null);
+    }
+  }
+
+  #settle(failure: ProxyFailure | null): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#resolve(failure);
+  }
+}
+
+function uncork(res: ServerResponse): void {
+  res.uncork();
 }
 
 export function proxyFailure(err: unknown): ProxyFailure {

@@ -24,6 +24,8 @@ const MESSAGES: Record<string, string> = {
   origin_tls_error: "The origin's TLS certificate could not be verified.",
   crl_unavailable: "Revocation status is unavailable; access is refused until it is known.",
   crl_expired: "Revocation data is out of date; access is refused until it is refreshed.",
+  rule: "A firewall rule of this site blocked the request.",
+  access_denied: "Access to this application was denied by its policies.",
 };
 
 export interface EdgeAnswer {

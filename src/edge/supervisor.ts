@@ -14,6 +14,9 @@ import { AggregatorRegistry } from "prom-client";
 import { ConfigError } from "../config/errors.ts";
 import { loadEdgeConfig } from "../config/load.ts";
 import type { EdgeConfig } from "../config/types.ts";
+import { EventBatcher } from "../events/batch.ts";
+import { EVENTS_ENV, type EventBatchReceiver } from "../events/types.ts";
+import { fromWire, type WireBatch } from "../events/wire.ts";
 import { CrlManager, sourceKey } from "../revocation/index.ts";
 import { compileSnapshot } from "../snapshot/snapshot.ts";
 import { createLogger } from "./log.ts";
@@ -35,6 +38,8 @@ export interface EdgeOptions {
   logger?: Logger;
   /** Called after every worker serves a new Snapshot of `config` (e.g. to mark revocations as enforced). */
   onApplied?: (config: EdgeConfig) => void;
+  /** Takes the workers' edge events (the EventLog of src/events/); without it workers record none. */
+  events?: EventBatchReceiver;
 }
 
 /** A YAML config file: reloaded when the file changes (even if saved by rename) and on SIGHUP. */
@@ -58,7 +63,8 @@ export function fileConfigSource(path: string): EdgeConfigSource {
 type ToWorker = { type: "update"; id: number; update: EdgeUpdate } | { type: "shutdown" };
 type FromWorker =
   | { type: "applied"; id: number; version: number }
-  | { type: "failed"; id: number; error: string };
+  | { type: "failed"; id: number; error: string }
+  | { type: "events"; batch: WireBatch };
 
 export function defaultWorkerCount(): number {
   return availableParallelism();
@@ -100,8 +106,11 @@ class Supervisor {
     this.#validate(this.#config);
     const count = Math.max(1, this.#options.workers);
     for (let i = 0; i < count; i++) {
+      const events = this.#options.events;
       this.#targets.push(
-        count === 1 ? new LocalTarget(this.#logger, this.#localMetrics) : new ClusterTarget(this.#logger),
+        count === 1
+          ? new LocalTarget(this.#logger, this.#localMetrics, events)
+          : new ClusterTarget(this.#logger, events),
       );
     }
     await this.#broadcast();
@@ -275,15 +284,24 @@ interface WorkerTarget {
 class LocalTarget implements WorkerTarget {
   ready = false;
   readonly #worker: EdgeWorker;
-  constructor(logger: Logger, metrics: ReturnType<typeof createEdgeMetrics>) {
-    this.#worker = new EdgeWorker({ logger, metrics, reusePort: false });
+  readonly #events: EventBatcher | undefined;
+  constructor(logger: Logger, metrics: ReturnType<typeof createEdgeMetrics>, events?: EventBatchReceiver) {
+    // Same process: batches go straight to the receiver, no IPC.
+    this.#events = events ? new EventBatcher((batch) => events.add(batch)) : undefined;
+    this.#worker = new EdgeWorker({
+      logger,
+      metrics,
+      reusePort: false,
+      ...(this.#events ? { events: this.#events } : {}),
+    });
   }
   async apply(update: EdgeUpdate): Promise<void> {
     await this.#worker.apply(update);
     this.ready = true;
   }
-  stop(): Promise<void> {
-    return this.#worker.close();
+  async stop(): Promise<void> {
+    await this.#worker.close();
+    this.#events?.flush();
   }
 }
 
@@ -294,14 +312,18 @@ class ClusterTarget implements WorkerTarget {
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 
-  constructor(logger: Logger) {
+  constructor(logger: Logger, events?: EventBatchReceiver) {
     // Map and Set (CRL serials) cross the IPC channel as they are.
     cluster.setupPrimary({
       serialization: "advanced",
       exec: new URL("./cluster-worker.ts", import.meta.url).pathname,
     });
-    this.#worker = cluster.fork();
+    this.#worker = cluster.fork(events ? { [EVENTS_ENV]: "1" } : {});
     this.#worker.on("message", (message: FromWorker) => {
+      if (message.type === "events") {
+        events?.add(fromWire(message.batch));
+        return;
+      }
       const pending = this.#pending.get(message.id);
       if (!pending) return;
       this.#pending.delete(message.id);

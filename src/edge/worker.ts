@@ -5,6 +5,7 @@
  */
 import type { Logger } from "pino";
 import type { EdgeConfig } from "../config/types.ts";
+import type { EventSink } from "../events/types.ts";
 import type { CrlStatus } from "../revocation/index.ts";
 import { compileSnapshot, emptyCaches, retiredOrigins, type SnapshotCaches } from "../snapshot/snapshot.ts";
 import { EdgeServer } from "./edge-server.ts";
@@ -22,11 +23,13 @@ export class EdgeWorker {
   readonly #logger: Logger;
   readonly #metrics: EdgeMetrics;
   readonly #reusePort: boolean;
+  readonly #events: EventSink | undefined;
 
-  constructor(options: { logger: Logger; metrics: EdgeMetrics; reusePort: boolean }) {
+  constructor(options: { logger: Logger; metrics: EdgeMetrics; reusePort: boolean; events?: EventSink }) {
     this.#logger = options.logger;
     this.#metrics = options.metrics;
     this.#reusePort = options.reusePort;
+    this.#events = options.events;
   }
 
   /** Builds a Snapshot from `update` and serves it (starting the listeners the first time). Throws if it cannot be built. */
@@ -40,6 +43,7 @@ export class EdgeWorker {
         logger: this.#logger,
         metrics: this.#metrics,
         reusePort: this.#reusePort,
+        ...(this.#events ? { events: this.#events } : {}),
       });
       await this.#server.listen();
     } else {

@@ -2,6 +2,8 @@
  * Certificate revocation lists: create (as `cfssl gencrl` does, plus CRL Number and reasons), parse,
  * verify, and the cfssl serials file (one decimal serial per line).
  */
+import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
+import * as asn1X509 from "@peculiar/asn1-x509";
 import * as asn1js from "asn1js";
 import { signatureAlgorithmName, UNKNOWN_SIGNATURE_ALGORITHM } from "./algorithm-names.ts";
 import type { Certificate } from "./certificate.ts";
@@ -71,7 +73,7 @@ export async function createCrl(issuer: Issuer, options: CreateCrlOptions): Prom
   }
 
   const seen = new Set<bigint>();
-  const entries = options.entries.map((entry, index): x509.X509CrlEntryParams => {
+  const revokedCertificates = options.entries.map((entry, index) => {
     const field = `entries[${index}]`;
     const serial = toSerial(entry.serial, `${field}.serial`);
     if (seen.has(serial)) throw new PkiError("E_FIELD", `serial ${serial} is listed twice`, { field });
@@ -79,27 +81,54 @@ export async function createCrl(issuer: Issuer, options: CreateCrlOptions): Prom
     if (entry.reason !== undefined && !CRL_REASONS.includes(entry.reason)) {
       throw new PkiError("E_FIELD", unknownReasonMessage(String(entry.reason)), { field: `${field}.reason` });
     }
-    return {
-      serialNumber: Buffer.from(integerOctets(serial)).toString("hex"),
-      revocationDate: crlTime(entry.revokedAt ?? thisUpdate, `${field}.revokedAt`),
-      // RFC 5280 §5.3.1: the reasonCode unspecified SHOULD be absent.
-      ...(entry.reason && entry.reason !== "unspecified" ? { reason: x509.X509CrlReason[entry.reason] } : {}),
-    };
+    const revoked = new asn1X509.RevokedCertificate({
+      userCertificate: integerOctets(serial).slice().buffer,
+      revocationDate: new asn1X509.Time(crlTime(entry.revokedAt ?? thisUpdate, `${field}.revokedAt`)),
+    });
+    // RFC 5280 §5.3.1: the reasonCode unspecified SHOULD be absent. §5.1: crlEntryExtensions is
+    // SIZE (1..MAX), so an entry without extensions leaves it out (@peculiar/x509's generator writes an
+    // empty SEQUENCE, which pkijs refuses).
+    if (entry.reason && entry.reason !== "unspecified") {
+      revoked.crlEntryExtensions = [
+        new asn1X509.Extension({
+          extnID: asn1X509.id_ce_cRLReasons,
+          critical: false,
+          extnValue: new OctetString(
+            AsnConvert.serialize(new asn1X509.CRLReason(asn1X509.CRLReasons[entry.reason])),
+          ),
+        }),
+      ];
+    }
+    return revoked;
   });
 
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: issuer.cert.subjectName, // re-encodes to the same bytes (string types and RDN order kept)
-    thisUpdate,
-    nextUpdate,
-    signingAlgorithm: issuer.algorithm.signParams,
-    signingKey: issuer.signingKey,
-    extensions: [
-      new x509.AuthorityKeyIdentifierExtension(await subjectKeyIdOf(issuer.cert)),
-      new x509.Extension(OID_CRL_NUMBER, false, asn1js.Integer.fromBigInt(crlNumber).toBER()),
-    ],
-    entries,
+  const extensions = [
+    new x509.AuthorityKeyIdentifierExtension(await subjectKeyIdOf(issuer.cert)),
+    new x509.Extension(OID_CRL_NUMBER, false, asn1js.Integer.fromBigInt(crlNumber).toBER()),
+  ];
+  // What X509CrlGenerator.create does, minus the empty crlEntryExtensions.
+  const signingAlgorithm = { ...issuer.algorithm.signParams, ...issuer.signingKey.algorithm };
+  const algorithmId = new x509.AlgorithmProvider().toAsnAlgorithm(signingAlgorithm);
+  const tbsCertList = new asn1X509.TBSCertList({
+    version: asn1X509.Version.v2,
+    signature: algorithmId,
+    // The CA's subject re-encoded: the same bytes (string types and RDN order kept).
+    issuer: AsnConvert.parse(issuer.cert.subjectName.toArrayBuffer(), asn1X509.Name),
+    thisUpdate: new asn1X509.Time(thisUpdate),
+    nextUpdate: new asn1X509.Time(nextUpdate),
+    crlExtensions: new asn1X509.Extensions(
+      extensions.map((extension) => AsnConvert.parse(extension.rawData, asn1X509.Extension)),
+    ),
+    ...(revokedCertificates.length > 0 ? { revokedCertificates } : {}),
   });
-  const der = Buffer.from(crl.rawData);
+  const tbs = AsnConvert.serialize(tbsCertList);
+  const signature = await x509.cryptoProvider.get().subtle.sign(signingAlgorithm, issuer.signingKey, tbs);
+  const crl = new asn1X509.CertificateList({
+    tbsCertList,
+    signatureAlgorithm: algorithmId,
+    signature: asnSignature(signingAlgorithm, signature),
+  });
+  const der = Buffer.from(AsnConvert.serialize(crl));
   return { der, pem: encodePem(PEM_LABEL, der) };
 }
 
@@ -276,6 +305,15 @@ function crlTime(date: Date, field: string): Date {
     throw new PkiError("E_FIELD", `year ${year} is out of range (1950 to 9999)`, { field });
   }
   return new Date(Math.floor(ms / 1000) * 1000);
+}
+
+/** The signature as the CRL holds it, by @peculiar/x509's own formatters (ECDSA: r|s to DER), in its order. */
+function asnSignature(algorithm: Algorithm, signature: ArrayBuffer): ArrayBuffer {
+  for (const formatter of [new x509.AsnEcSignatureFormatter(), new x509.AsnDefaultSignatureFormatter()]) {
+    const formatted = formatter.toAsnSignature(algorithm, signature);
+    if (formatted) return formatted;
+  }
+  throw new PkiError("E_KEY", `cannot encode a ${algorithm.name} signature`);
 }
 
 /** Content octets of a DER INTEGER: minimal, with a leading 0 when a non-negative value's high bit is set. */

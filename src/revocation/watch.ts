@@ -36,9 +36,14 @@ export function watchFileChanges(
     onChange();
   };
   void check();
+  // Not reset by later events: in a directory where another file changes all the time (a log beside the
+  // CRL), a resetting debounce would wait for the polling period instead.
   const kick = () => {
-    clearTimeout(debounce);
-    debounce = setTimeout(() => void check(), DEBOUNCE_MS);
+    if (debounce) return;
+    debounce = setTimeout(() => {
+      debounce = undefined;
+      void check();
+    }, DEBOUNCE_MS);
   };
 
   let watcher: FSWatcher | undefined;

@@ -3,9 +3,13 @@
  * one compile step whatever the source. Private keys are decrypted here, off the hot path.
  */
 import { X509Certificate } from "node:crypto";
+import { hostAccess, withAccess } from "../access/from-store.ts";
+import { firewallFromRuleset } from "../config/firewall-rules.ts";
 import type { CrlSource, EdgeConfig, HostConfig, KeyPairPem } from "../config/types.ts";
 import type { EdgeConfigSource } from "../edge/supervisor.ts";
+import { functionsFromStore } from "../functions/from-store.ts";
 import { normalizeSerial } from "../revocation/index.ts";
+import { FIREWALL_CUSTOM_PHASE } from "../store/rulesets.ts";
 import type {
   ClientCertificate,
   Hostname,
@@ -36,7 +40,8 @@ export async function edgeConfigFromStore(
     if (host) hosts.push(host);
     else warn(`hostname ${hostname.hostname} has no server certificate with a key; it is not served`);
   }
-  return { ...base, file: "store", hosts };
+  const functions = await functionsFromStore(store);
+  return { ...base, file: "store", hosts, ...(functions ? { functions } : {}) };
 }
 
 /** A view of `store` whose reads are each made once (by method and arguments) for as long as it lives. */
@@ -90,8 +95,12 @@ async function hostConfig(
 ): Promise<HostConfig | undefined> {
   const tls = await serverKeyPair(store, hostname.serverCertificateId);
   if (!tls) return undefined;
-  const trusted = await trustedCas(store, zone, hostname.hostname);
   const managedCa = await store.getManagedCa(zone.id);
+  // Access CAs associated with this hostname are trusted beside its associations (src/access/from-store.ts).
+  const access = await hostAccess(store, zone, hostname.hostname, managedCa?.certificatePem);
+  const trusted = [
+    ...new Set([...(await trustedCas(store, zone, hostname.hostname)), ...access.trustedCasPem]),
+  ];
   const revoked =
     managedCa && trusted.includes(managedCa.certificatePem)
       ? [
@@ -112,7 +121,8 @@ async function hostConfig(
     ? await store.getMtlsCertificate(origin.caCertificateId)
     : undefined;
   const clientCert = await originPullKeyPair(store, zone.id, hostname.hostname);
-  return {
+  const firewall = firewallFromRuleset(await store.getRuleset(zone.id, FIREWALL_CUSTOM_PHASE));
+  const host: HostConfig = {
     hostname: hostname.hostname,
     isDefault: hostname.isDefault,
     tls: [tls],
@@ -136,7 +146,9 @@ async function hostConfig(
       bodyTimeoutMs: origin.bodyTimeoutMs,
     },
     forward: hostname.forward,
+    ...(firewall ? { firewall } : {}),
   };
+  return withAccess(host, access);
 }
 
 async function serverKeyPair(store: StoreReader, id: Id | null): Promise<KeyPairPem | undefined> {

@@ -4,10 +4,13 @@
  */
 import { constants, createHash, X509Certificate } from "node:crypto";
 import tls from "node:tls";
+import { type AccessRuntime, compileAccess } from "../access/runtime.ts";
 import type { CrlSource, EdgeConfig, HostConfig, MtlsMode } from "../config/types.ts";
+import { type CompiledFirewall, compileFirewall } from "../edge/firewall.ts";
 import { compileForwarder, type Forwarder } from "../edge/forward.ts";
 import { type OriginPool, originPool } from "../edge/origin-pool.ts";
 import { compilePathModes } from "../edge/paths.ts";
+import { compileFunctionRouter, type FunctionRouter } from "../functions/router.ts";
 import { type CrlStatus, sourceKey } from "../revocation/index.ts";
 
 /** What revocation knows for one host: revoked serials per issuing CA, and when each list goes stale. */
@@ -33,6 +36,10 @@ export interface HostRuntime {
   readonly revocation: HostRevocation;
   readonly forwarder: Forwarder;
   readonly origin: OriginPool;
+  /** Custom firewall rules as closures; undefined when the host has none enabled. */
+  readonly firewall: CompiledFirewall | undefined;
+  /** Access applications (src/access/runtime.ts); undefined when the host has none. */
+  readonly access: AccessRuntime | undefined;
 }
 
 export interface Snapshot {
@@ -43,6 +50,8 @@ export interface Snapshot {
   readonly defaultHost: HostRuntime | undefined;
   /** The host for an SNI or Host name (any case, no port); wildcards cover one label; else the default host. */
   lookup(name: string | null | undefined): HostRuntime | undefined;
+  /** Edge function routes (src/functions/router.ts). */
+  readonly functions: FunctionRouter;
 }
 
 /** Reusable parts of the previous Snapshot: SecureContexts and origin pools whose inputs did not change. */
@@ -90,6 +99,7 @@ export function compileSnapshot(
     hosts,
     defaultHost,
     lookup,
+    functions: compileFunctionRouter(config.functions),
   };
   return { snapshot, caches: used };
 }
@@ -131,6 +141,8 @@ function compileHost(
     revocation: hostRevocation(host.mtls.crls, crls, host.mtls.revoked ?? []),
     forwarder: compileForwarder(host.forward),
     origin,
+    firewall: compileFirewall(host.firewall, host.hostname),
+    access: compileAccess(host.access),
   };
 }
 

@@ -1,5 +1,8 @@
 import type { Kysely } from "kysely";
 import { type Migration, type MigrationProvider, Migrator } from "kysely/migration";
+import { createAccessTables } from "./access.ts";
+import { createFunctionTables } from "./functions.ts";
+import { createRulesetTables } from "./rulesets.ts";
 import { StoreError } from "./types.ts";
 
 /**
@@ -167,6 +170,9 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  "0002_rulesets": { up: createRulesetTables },
+  "0003_access": { up: createAccessTables },
+  "0004_functions": { up: createFunctionTables },
 };
 
 const provider: MigrationProvider = {

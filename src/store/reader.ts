@@ -1,5 +1,7 @@
 import type { Kysely } from "kysely";
+import { type AccessReader, AccessReads } from "./access.ts";
 import { toStoreError } from "./errors.ts";
+import { FunctionReads, type FunctionsReader } from "./functions.ts";
 import {
   accountRecord,
   apiTokenRecord,
@@ -15,6 +17,13 @@ import {
   originPullRecord,
   zoneRecord,
 } from "./rows.ts";
+import {
+  listRulesetSummaries,
+  type Ruleset,
+  type RulesetPhase,
+  type RulesetSummary,
+  readRuleset,
+} from "./rulesets.ts";
 import type { Database } from "./schema.ts";
 import type { SecretBox } from "./secrets.ts";
 import type {
@@ -297,5 +306,23 @@ export class Reader implements StoreReader {
         .executeTakeFirstOrThrow();
       return num(row.version);
     });
+  }
+
+  getRuleset(zoneId: Id, phase: RulesetPhase): Promise<Ruleset | undefined> {
+    return this.read(`get ruleset ${phase} of zone ${zoneId}`, () => readRuleset(this.db, zoneId, phase));
+  }
+
+  listRulesets(zoneId: Id): Promise<RulesetSummary[]> {
+    return this.read(`list rulesets of zone ${zoneId}`, () => listRulesetSummaries(this.db, zoneId));
+  }
+
+  /** Access's reads (access.ts), over the same connection or transaction. */
+  get access(): AccessReader {
+    return new AccessReads(this.db, this.box);
+  }
+
+  /** Edge functions' reads (functions.ts). */
+  get functions(): FunctionsReader {
+    return new FunctionReads(this.db);
   }
 }

@@ -3,6 +3,9 @@
  * booleans as integer 0/1, so rows read back the same from SQLite and PostgreSQL (see rows.ts).
  */
 
+import type { FunctionRoutesTable, FunctionsTable } from "./functions.ts";
+import type { RulesetRulesTable, RulesetsTable } from "./rulesets.ts";
+
 /** `bigint` columns come back as strings from pg and numbers from SQLite; rows.ts normalises them. */
 type BigIntColumn = number | string;
 
@@ -153,4 +156,8 @@ export interface Database {
   api_tokens: ApiTokensTable;
   audit: AuditTable;
   secrets: SecretsTable;
+  rulesets: RulesetsTable;
+  ruleset_rules: RulesetRulesTable;
+  functions: FunctionsTable;
+  function_routes: FunctionRoutesTable;
 }

@@ -7,6 +7,18 @@
  * for SQLite, LISTEN/NOTIFY plus a version poll for PostgreSQL) so the edge rebuilds its Snapshot.
  */
 import type { ForwardSpec, MtlsMode, PathRule } from "../config/types.ts";
+import type { AccessReader, AccessWriter } from "./access.ts";
+import type { FunctionsReader, FunctionsWriter } from "./functions.ts";
+import type { Ruleset, RulesetPhase, RulesetSummary } from "./rulesets.ts";
+
+export type {
+  RuleAction,
+  RuleActionParameters,
+  Ruleset,
+  RulesetPhase,
+  RulesetRule,
+  RulesetSummary,
+} from "./rulesets.ts";
 
 /** 32 lower-case hex characters, as Cloudflare's ids. */
 export type Id = string;
@@ -158,7 +170,8 @@ export interface AuditEntry {
 export type SecretOwner =
   | { kind: "mtls_certificate"; id: Id }
   | { kind: "managed_ca"; id: Id }
-  | { kind: "origin_pull"; id: Id };
+  | { kind: "origin_pull"; id: Id }
+  | { kind: "access_key"; id: Id };
 
 export interface Page<T> {
   items: T[];
@@ -204,6 +217,13 @@ export interface StoreReader {
   secretKeyPem(owner: SecretOwner): Promise<string | undefined>;
   /** Monotonic: bumped by every committed write. */
   version(): Promise<number>;
+  /** The zone's entrypoint ruleset of a phase, rules in order (rulesets.ts). */
+  getRuleset(zoneId: Id, phase: RulesetPhase): Promise<Ruleset | undefined>;
+  listRulesets(zoneId: Id): Promise<RulesetSummary[]>;
+  /** Access applications, policies, CAs, service tokens and signing keys (access.ts). */
+  readonly access: AccessReader;
+  /** Edge functions and their routes (functions.ts). */
+  readonly functions: FunctionsReader;
 }
 
 /** Writes; only inside `Store.transaction`. Unique or reference violations throw StoreError. */
@@ -236,6 +256,10 @@ export interface StoreWriter extends StoreReader {
   updateApiToken(id: Id, change: { status?: ApiToken["status"]; lastUsedAt?: Timestamp }): Promise<void>;
   /** Records one audit entry (id and time are filled in). */
   audit(entry: Omit<AuditEntry, "id" | "at">): Promise<void>;
+  /** Insert or replace a ruleset (by id) with all its rules. */
+  putRuleset(ruleset: Ruleset): Promise<void>;
+  readonly access: AccessWriter;
+  readonly functions: FunctionsWriter;
 }
 
 export interface Store extends StoreReader {

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
+import { type AccessWriter, AccessWrites } from "./access.ts";
 import { type ErrorNames, toStoreError } from "./errors.ts";
+import { type FunctionsWriter, FunctionWrites } from "./functions.ts";
 import { Mutex } from "./mutex.ts";
 import { Reader } from "./reader.ts";
 import {
@@ -16,6 +18,7 @@ import {
   originPullRow,
   zoneRow,
 } from "./rows.ts";
+import { type Ruleset, writeRuleset } from "./rulesets.ts";
 import type { Account } from "./types.ts";
 import {
   type ApiToken,
@@ -403,6 +406,27 @@ export class Writer extends Reader implements StoreWriter {
         })
         .execute();
     });
+  }
+
+  putRuleset(ruleset: Ruleset): Promise<void> {
+    return this.write(
+      {
+        what: `put ruleset ${ruleset.id}`,
+        unique: `zone ${ruleset.zoneId} already has a ${ruleset.phase} ruleset (or a rule id is repeated)`,
+        reference: ["invalid", `ruleset ${ruleset.id}: zone ${ruleset.zoneId} does not exist`],
+      },
+      () => writeRuleset(this.db, ruleset),
+    );
+  }
+
+  /** Access's writes (access.ts), each through this transaction's `write`. */
+  override get access(): AccessWriter {
+    return new AccessWrites(this.db, this.box, (names, operation) => this.write(names, operation));
+  }
+
+  /** Edge functions' writes (functions.ts), each through this transaction's `write`. */
+  override get functions(): FunctionsWriter {
+    return new FunctionWrites(this.db, (names, operation) => this.write(names, operation));
   }
 }
 

@@ -11,6 +11,8 @@ import { buildApi } from "../control/app.ts";
 import { ensureBootstrapToken } from "../control/auth.ts";
 import { createLogger } from "../edge/log.ts";
 import { startEdge } from "../edge/supervisor.ts";
+import { EventLog } from "../events/log.ts";
+import { startEdgeFunctions } from "../functions/from-store.ts";
 import { type EdgeBase, storeConfigSource } from "../snapshot/from-store.ts";
 import { isStoreUnavailable, LastGoodConfig, LastGoodFallbackSource } from "../snapshot/last-good.ts";
 import { openStore, StoreError } from "../store/index.ts";
@@ -37,6 +39,8 @@ export interface UpOptions {
   caQuota?: number;
   /** When the store was unreachable at start: called once it opened and the API listens. */
   onStoreOpened?: (late: ApiStarted) => void;
+  /** How many edge events this node keeps in memory for the API (default 10,000). */
+  eventCapacity?: number;
 }
 
 /** What starts with the store: the API, the first admin token, the demo. */
@@ -61,6 +65,8 @@ export async function startUp(options: UpOptions): Promise<Up> {
   const logger = createLogger(options.logLevel ?? "info");
   const key = await secretKey(options.dataDir);
   const lastGood = new LastGoodConfig(options.dataDir, key);
+  // The edge's events, in memory on this node: the workers feed it, the API reads it.
+  const events = new EventLog(options.eventCapacity !== undefined ? { capacity: options.eventCapacity } : {});
   const stops: (() => Promise<void>)[] = [];
   let stopped = false;
   // Also what the late start adds while (or after) stopping.
@@ -93,12 +99,18 @@ export async function startUp(options: UpOptions): Promise<Up> {
       store && storeConfigSource(store, base, warn),
     );
     let current = store;
-    const started = store ? await startApi(store, options, logger, stops) : undefined;
+    const started = store ? await startApi(store, options, logger, stops, events) : undefined;
+    const functions = await startEdgeFunctions({ logger, dataDir: options.dataDir });
+    stops.push(() => functions.stop());
     const edge = await startEdge({
-      source,
+      source: functions.wrap(source),
       workers: options.workers,
       logger,
-      onApplied: (config) => applied(config, current, lastGood, logger),
+      events,
+      onApplied: (config) => {
+        functions.applied(config);
+        applied(config, current, lastGood, logger);
+      },
     });
     stops.unshift(edge.stop);
 
@@ -126,7 +138,7 @@ export async function startUp(options: UpOptions): Promise<Up> {
           logger.warn({ event: "store_opened" }, "store available; the edge follows it again");
           source.use(storeConfigSource(late, base, warn));
           try {
-            options.onStoreOpened?.(await startApi(late, options, logger, stops));
+            options.onStoreOpened?.(await startApi(late, options, logger, stops, events));
           } catch (error) {
             logger.error({ event: "api_failed", error: (error as Error).message }, "cannot start the API");
           }
@@ -178,6 +190,7 @@ async function startApi(
   options: UpOptions,
   logger: Logger,
   stops: (() => Promise<void>)[],
+  events: EventLog,
 ): Promise<ApiStarted> {
   const bootstrapToken = await ensureBootstrapToken(store, options.adminToken);
   const demo = options.demo ? await startDemo(store, options.dataDir) : undefined;
@@ -186,6 +199,7 @@ async function startApi(
     store,
     logger,
     ...(options.caQuota !== undefined ? { caQuota: options.caQuota } : {}),
+    events,
   });
   await api.listen({ host: options.api.host, port: options.api.port });
   stops.unshift(() => api.close());

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildApi } from "../../src/control/app.ts";
 import { ensureBootstrapToken } from "../../src/control/tokens.ts";
+import type { EventLog } from "../../src/events/log.ts";
 import { openStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
 import { makeCa, makeClientCert } from "../helpers/openssl-pki.ts";
@@ -67,7 +68,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { caQuota?: number; bodyLimit?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { caQuota?: number; bodyLimit?: number; events?: EventLog } = {},
+): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), "portcullis-control-"));
   const store = await openTestStore(dir);
   const adminToken = (await ensureBootstrapToken(store)) as string;

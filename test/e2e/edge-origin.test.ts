@@ -3,15 +3,15 @@
  * origin certificate verification, streamed bodies, WebSocket upgrades, 502/504.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import type { ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import tls from "node:tls";
 import { curlEdge, type EdgePki, type EdgeProcess, makeEdgePki, startEdgeProcess } from "../helpers/edge.ts";
+import { startClientCertNginx } from "../helpers/nginx.ts";
 import { makeCa, makeClientCert, makeServerCert } from "../helpers/openssl-pki.ts";
 import { freePort } from "../helpers/openssl-server.ts";
 import { missingPeer } from "../helpers/peers.ts";
@@ -46,7 +46,7 @@ describe("edge: origins", { skip }, () => {
     await makeCa(dir, "aop-ca", { subject: "/CN=AOP CA" });
     await makeClientCert(dir, "aop", { issuer: "aop-ca", subject: "/O=Portcullis/CN=edge.example.test" });
     nginxPort = await freePort();
-    nginx = await startNginx(dir, nginxPort);
+    nginx = await startClientCertNginx(dir, nginxPort, "aop-ca");
     plain = await startPlainOrigin();
     plainPort = (plain.address() as AddressInfo).port;
     deadPort = await freePort();
@@ -218,54 +218,6 @@ async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void
     if (Date.now() - started > timeoutMs) throw new Error("timed out");
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** nginx as a real origin that requires a client certificate from aop-ca (authenticated origin pull). */
-async function startNginx(dir: string, port: number): Promise<ChildProcess> {
-  const conf = `
-worker_processes 1;
-error_log ${dir}/nginx-error.log;
-pid ${dir}/nginx.pid;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/nginx-body;
-  proxy_temp_path ${dir}/nginx-proxy;
-  fastcgi_temp_path ${dir}/nginx-fastcgi;
-  uwsgi_temp_path ${dir}/nginx-uwsgi;
-  scgi_temp_path ${dir}/nginx-scgi;
-  server {
-    listen 127.0.0.1:${port} ssl;
-    ssl_certificate ${dir}/origin.pem;
-    ssl_certificate_key ${dir}/origin-key.pem;
-    ssl_client_certificate ${dir}/aop-ca.pem;
-    ssl_verify_client on;
-    location / {
-      default_type text/plain;
-      return 200 "verify=$ssl_client_verify dn=$ssl_client_s_dn\\n";
-    }
-  }
-}
-`;
-  await writeFile(join(dir, "nginx.conf"), conf);
-  const child = spawn("nginx", ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
-    stdio: "ignore",
-  });
-  const started = Date.now();
-  while (Date.now() - started < 10_000) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = tls.connect({ port, host: "127.0.0.1", rejectUnauthorized: false }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (up) return child;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(
-    `nginx did not start: ${await readFile(join(dir, "nginx-error.log"), "utf8").catch(() => "")}`,
-  );
 }
 
 /** How much of the current upload the plain origin has read. */

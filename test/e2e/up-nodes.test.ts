@@ -204,7 +204,10 @@ test("database down: both nodes keep serving, a node restarts from its last good
     b = await start("b", { databaseUrl: proxyB.url, ports: { edgePort: b.edgePort, apiPort: b.apiPort } });
     nodes[1] = b;
     assert.match(b.process.output, /database is unreachable: the edge serves the last good config/);
-    assert.match(b.process.output, /store unavailable; serving the last good config from .*last-good-edge/);
+    // Log lines are written in batches (at most 50 ms late): wait for this one rather than race it.
+    await waitFor(async () =>
+      /store unavailable; serving the last good config from .*last-good-edge/.test(b.process.output),
+    );
     assert.equal(await demoStatus(b.edgePort, demoDir), "200");
     assert.equal(await demoStatus(b.edgePort, demoDir, false), "403", "still enforcing");
     await assert.rejects(fetch(`http://127.0.0.1:${b.apiPort}/client/v4/zones`), "no API yet");

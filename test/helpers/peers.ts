@@ -23,5 +23,13 @@ function hasCommand(command: string): boolean {
 }
 
 function debianPackage(command: string): string {
-  return { cfssl: "golang-cfssl", cfssljson: "golang-cfssl", nginx: "nginx-light" }[command] ?? command;
+  return (
+    {
+      cfssl: "golang-cfssl",
+      cfssljson: "golang-cfssl",
+      nginx: "nginx-light",
+      ab: "apache2-utils",
+      taskset: "util-linux",
+    }[command] ?? command
+  );
 }

@@ -26,10 +26,10 @@ for (const kind of KINDS) {
       assert.deepEqual(await third.getAccount(a.id), a);
       assert.deepEqual(await second.getAccount(a.id), a);
       assert.equal(await third.version(), 1);
-      const applied = await db.raw("SELECT name FROM kysely_migration");
+      const applied = await db.raw("SELECT name FROM kysely_migration ORDER BY name");
       assert.deepEqual(
         applied.map((row) => row.name),
-        ["0001_initial"],
+        ["0001_initial", "0002_rulesets", "0003_access", "0004_functions"],
       );
     });
 

@@ -30,6 +30,11 @@ export async function usesOf(reader: StoreReader, certificate: MtlsCertificate):
       uses.push(`hostname ${host.hostname} (server certificate)`);
     if (host.origin.caCertificateId === certificate.id) uses.push(`hostname ${host.hostname} (origin CA)`);
   }
+  for (const fn of await reader.functions.listFunctions({ accountId: certificate.accountId })) {
+    for (const b of fn.bindings)
+      if (b.type === "mtls_certificate" && b.certificateId === certificate.id)
+        uses.push(`function ${fn.name} (binding ${b.name})`);
+  }
   return uses;
 }
 
