@@ -39,7 +39,7 @@ import {
   startServer,
 } from "./lib/servers.ts";
 
-const SCENARIOS = ["a", "b", "c", "d", "e", "f", "g", "rules"] as const;
+const SCENARIOS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "rules"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -179,6 +179,16 @@ function rowSpecs(o: Options): Record<string, Spec> {
     "g.store": spec("(g)", `  from the store, ${count(o.hostCount)} hosts/CAs`, "s", atMost(2)),
     "g.rss": spec("(g)", `  RSS with ${count(o.hostCount)} hosts/CAs`, "MiB"),
     ...withLoss("g", `handshakes/s on 1 of ${count(o.hostCount)} hosts`, "one host"),
+    "h.rate0": spec("(h)", "keep-alive mTLS requests/s, no firewall rules", "req/s"),
+    "h.cpu0": spec("(h)", "  per server CPU-second, no firewall rules", "req/CPU-s"),
+    "h.rate10": spec("(h)", "  same with 10 firewall rules (none matching)", "req/s"),
+    "h.cpu10": spec("(h)", "  per server CPU-second, 10 firewall rules", "req/CPU-s"),
+    "h.loss": spec("(h)", "  loss 10 rules vs none, wall clock", "%", atMost(5)),
+    "h.losscpu": spec("(h)", "  loss 10 rules vs none, per server CPU-second", "%", atMost(5)),
+    "i.plain": spec("(i)", "portcullis up: plain proxied requests/s", "req/s"),
+    "i.fn": spec("(i)", "  through a trivial function", "req/s"),
+    "i.ratio": spec("(i)", "  function ÷ plain proxied", "×", { kind: "atLeast", value: 0.5 }),
+    "i.p50": spec("(i)", "  p50 latency added by the function", "ms", atMost(1)),
     "rules.1": spec("rules", "evaluate 1 firewall rule", "ns/req"),
     "rules.10": spec("rules", "evaluate 10 firewall rules", "ns/req"),
     "rules.100": spec("rules", "evaluate 100 firewall rules", "ns/req"),
@@ -606,14 +616,14 @@ async function runNodeTool(b: Bench, args: string[]): Promise<string> {
 /** One request on a new connection: the status (0 when the connection failed). */
 type PemClient = ClientFiles & { certPem: string; keyPem: string };
 
-function status(port: number, host: string, client: PemClient | null): Promise<number> {
+function status(port: number, host: string, client: PemClient | null, path = "/"): Promise<number> {
   return new Promise((done) => {
     const req = https.request(
       {
         host: "127.0.0.1",
         port,
         servername: host,
-        path: "/",
+        path,
         headers: { host },
         agent: false,
         rejectUnauthorized: false,
@@ -796,6 +806,107 @@ async function rulesScenario(b: Bench): Promise<void> {
   b.raw.rules = result;
 }
 
+/**
+ * Ten firewall rules like the documented ones (issue 7), on hosts, paths and `cf.tls_client_auth.*` fields
+ * the bench request (GET / on ec.bench.test with a valid certificate) is not: every rule runs, none matches.
+ */
+const TEN_RULES: readonly string[] = [
+  `http.host in {"api.bench.test" "admin.bench.test"} and not cf.tls_client_auth.cert_verified`,
+  `starts_with(http.request.uri.path, "/admin") and not cf.tls_client_auth.cert_verified`,
+  `cf.tls_client_auth.cert_revoked`,
+  `not cf.tls_client_auth.cert_verified`,
+  `http.request.uri.path in {"/internal" "/debug" "/metrics"}`,
+  `cf.tls_client_auth.cert_subject_dn contains "CN=blocked-client"`,
+  `cf.tls_client_auth.cert_issuer_ski eq "${"F".repeat(40)}"`,
+  `http.host eq "legacy.bench.test" and http.request.method ne "GET"`,
+  `starts_with(http.request.uri.path, "/v1/") and mtls.verification_status ne "SUCCESS"`,
+  `http.request.headers["x-client"][0] eq "svc-blocked" and not ip.src in {10.0.0.0/8}`,
+];
+
+/** (h): scenario (b)'s keep-alive load on the Portcullis edge with no firewall rules and with ten. */
+async function firewallScenario(b: Bench): Promise<void> {
+  const [ec] = mainSites(b.pki);
+  if (!ec) return;
+  const servers = {
+    none: await b.start("portcullis", { name: "h-none", sites: [ec], originPort: b.origin.port }),
+    ten: await b.start("portcullis", {
+      name: "h-ten",
+      sites: [{ ...ec, firewall: TEN_RULES }],
+      originPort: b.origin.port,
+    }),
+  };
+  try {
+    const runs: Record<"none" | "ten", Measured[]> = { none: [], ten: [] };
+    for (const key of ["none", "ten"] as const) {
+      // Both refused nothing: the rules must run and not match.
+      const code = await status(servers[key].port, "ec.bench.test", withPem(b.pki.ec.client));
+      if (code !== 200) throw new Error(`(h) ${key}: GET / answered ${code}, expected 200`);
+    }
+    // …and they are loaded: a request one of them is about is blocked.
+    const blocked = await status(servers.ten.port, "ec.bench.test", withPem(b.pki.ec.client), "/internal");
+    if (blocked !== 403) throw new Error(`(h) GET /internal answered ${blocked}, expected 403 from a rule`);
+    for (let round = 0; round < b.o.rounds; round++) {
+      const order = round % 2 === 0 ? (["none", "ten"] as const) : (["ten", "none"] as const);
+      for (const key of order) {
+        b.log(`firewall keep-alive ${key} round ${round + 1}/${b.o.rounds}`);
+        const server = servers[key];
+        if (!b.o.ci && round === 0) await measureAb(b, server, "ec.bench.test", b.pki.ec.client, 1, true);
+        runs[key].push(await measureAb(b, server, "ec.bench.test", b.pki.ec.client, b.seconds(8), true));
+      }
+    }
+    const none = best(runs.none);
+    const ten = best(runs.ten);
+    b.set(
+      "h.rate0",
+      null,
+      none.rps,
+      "Portcullis only: the same edge without and with 10 non-matching block rules",
+    );
+    b.set("h.cpu0", null, none.perCpuSecond);
+    b.set("h.rate10", null, ten.rps);
+    b.set("h.cpu10", null, ten.perCpuSecond);
+    b.set("h.loss", null, lossPercent(ten.rps, none.rps));
+    b.set("h.losscpu", null, lossPercent(ten.perCpuSecond, none.perCpuSecond));
+    b.raw.firewall = Object.fromEntries(
+      (["none", "ten"] as const).map((k) => [
+        k,
+        runs[k].map((r) => ({ rps: r.rps, cpuUsPerRequest: r.cpuPerRequest * 1e6 })),
+      ]),
+    );
+  } finally {
+    await b.stop(servers.none);
+    await b.stop(servers.ten);
+  }
+}
+
+/** (i): bench/functions.ts — `portcullis up`, a trivial function against plain proxying in the same run. */
+async function functionsScenario(b: Bench): Promise<void> {
+  const { runFunctionsBench } = await import("./functions.ts");
+  const result = await runFunctionsBench({
+    seconds: b.seconds(5),
+    rounds: b.o.ci ? 1 : 3,
+    concurrency: 16,
+    requests: b.o.ci ? 300 : 2000,
+    workers: 1,
+    log: (line) => b.log(`functions ${line}`),
+  });
+  b.set(
+    "i.plain",
+    null,
+    result.plainRps,
+    "Portcullis only: bench/functions.ts, ab -k -c 16 on /plain (nginx origin) and /fn (workerd), median of the rounds",
+  );
+  b.set("i.fn", null, result.fnRps);
+  b.set("i.ratio", null, result.fnRps / result.plainRps);
+  b.set(
+    "i.p50",
+    null,
+    result.addedP50Ms,
+    `one keep-alive connection, sequential requests: plain p50 ${result.plainP50Ms.toFixed(3)} ms, function ${result.fnP50Ms.toFixed(3)} ms`,
+  );
+  b.raw.functions = result;
+}
+
 function withPem(client: ClientFiles): PemClient {
   return { ...client, certPem: readText(client.cert), keyPem: readText(client.key) };
 }
@@ -856,6 +967,8 @@ async function main(): Promise<number> {
       [["a", "b", "c", "d", "g"], () => throughputScenarios(b)],
       [["e"], () => enforcementScenario(b)],
       [["f"], () => connectionsScenario(b)],
+      [["h"], () => firewallScenario(b)],
+      [["i"], () => functionsScenario(b)],
       [["rules"], () => rulesScenario(b)],
     ];
     for (const [scenarios, run] of phases) {

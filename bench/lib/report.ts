@@ -14,6 +14,8 @@ export type Target =
   | { kind: "plusAtMost"; value: number }
   /** Portcullis' value at most this (absolute: seconds, % loss). */
   | { kind: "atMost"; value: number }
+  /** Portcullis' value at least this (absolute, e.g. a ratio measured within Portcullis). */
+  | { kind: "atLeast"; value: number }
   | { kind: "none" };
 
 export interface Row {
@@ -52,6 +54,9 @@ export function judge(row: Row): JudgedRow {
       case "atMost":
         pass = portcullis <= target.value;
         break;
+      case "atLeast":
+        pass = portcullis >= target.value;
+        break;
       default:
         pass = null;
     }
@@ -69,6 +74,8 @@ export function targetText(target: Target, unit: string): string {
       return `≤ nginx + ${target.value} ${unit}`;
     case "atMost":
       return `≤ ${target.value} ${unit}`;
+    case "atLeast":
+      return `≥ ${target.value} ${unit}`;
     default:
       return "—";
   }

@@ -31,6 +31,8 @@ export interface Site {
   /** A PEM CRL file for clientCa. */
   crl?: string;
   default?: boolean;
+  /** Portcullis only: firewall rule expressions (action block) under the host's `firewall:` key. */
+  firewall?: readonly string[];
 }
 
 export type ServerName = "nginx" | "portcullis";
@@ -182,6 +184,11 @@ export function portcullisConfig(setup: ServerSetup, port: number): string {
       `    mtls: ${mtls}`,
       `    origin: { url: "http://127.0.0.1:${setup.originPort}" }`,
       ...(site.clientCa ? [`    forward: [${forward.join(", ")}]`] : []),
+      ...(site.firewall?.length ? ["    firewall:"] : []),
+      ...(site.firewall ?? []).map(
+        (expression, i) =>
+          `      - { id: bench-${i}, action: block, expression: ${JSON.stringify(expression)} }`,
+      ),
     ].join("\n");
   });
   return `listen: { https: "127.0.0.1:${port}" }

@@ -9,8 +9,9 @@ import { test } from "node:test";
 import { missingPeer } from "../helpers/peers.ts";
 import { run, tempDir } from "../helpers/run.ts";
 
-/** Rows with no nginx equivalent: the store build and the rule evaluation (Portcullis only). */
+/** Rows with no nginx equivalent: the store build, the rule evaluation, (h) firewall and (i) functions. */
 const PORTCULLIS_ONLY = new Set(["g.store", "rules.1", "rules.10", "rules.100"]);
+const portcullisOnly = (id: string) => PORTCULLIS_ONLY.has(id) || id.startsWith("h.") || id.startsWith("i.");
 
 test("npm run bench:ci runs every scenario and writes the table", {
   skip: missingPeer("nginx", "ab", "taskset"),
@@ -28,7 +29,7 @@ test("npm run bench:ci runs every scenario and writes the table", {
       notes: string[];
     };
     const ids = json.rows.map((row) => row.id);
-    for (const scenario of ["a.", "b.", "c.", "d.", "e.", "f.", "g."]) {
+    for (const scenario of ["a.", "b.", "c.", "d.", "e.", "f.", "g.", "h.", "i."]) {
       assert.ok(
         ids.some((id) => id.startsWith(scenario)),
         `no row for ${scenario}: ${ids.join(" ")}`,
@@ -39,13 +40,13 @@ test("npm run bench:ci runs every scenario and writes the table", {
     for (const row of json.rows) {
       if (row.id.startsWith("rules.") && row.portcullis === null) continue; // rules bench not there (yet)
       assert.equal(typeof row.portcullis, "number", `row ${row.id} has no Portcullis value`);
-      if (!PORTCULLIS_ONLY.has(row.id))
+      if (!portcullisOnly(row.id))
         assert.equal(typeof row.nginx, "number", `row ${row.id} has no nginx value`);
     }
     const markdown = await readFile(join(dir, "ci-latest.md"), "utf8");
     assert.match(markdown, /\| metric \| unit \| nginx \| Portcullis \| ratio \| target \| result \|/);
     assert.equal(
-      markdown.split("\n").filter((line) => /^\| \((a|b|c|d|e|f|g)\)/.test(line)).length,
+      markdown.split("\n").filter((line) => /^\| \((a|b|c|d|e|f|g|h|i)\)/.test(line)).length,
       json.rows.filter((r) => !r.id.startsWith("rules.")).length,
     );
     assert.match(result.stdout, /full mTLS handshakes\/s, ECDSA P-256/);
